@@ -1,0 +1,100 @@
+#include "clips.h"
+
+#include <string>
+
+#include "action_error.h"
+#include "image_layout.h"
+#include "props.h"
+#include "suites.h"
+
+namespace neuralstyle {
+namespace {
+
+OfxPropertySetHandle clip_props(OfxImageClipHandle clip) {
+  OfxPropertySetHandle props = nullptr;
+  if (clip) suites().effect->clipGetPropertySet(clip, &props);
+  return props;
+}
+
+// What the upstream delivers, before any mapping the host did for us.
+std::string unmapped(OfxPropertySetHandle clip, const char *unmapped_name, const char *name) {
+  std::string value = get_string(clip, unmapped_name);
+  return value.empty() ? get_string(clip, name) : value;
+}
+
+bool source_rod(const ClipHandles &clips, OfxPropertySetHandle in_args, OfxRectD *rod) {
+  const OfxTime time = get_double(in_args, kOfxPropTime);
+  return suites().effect->clipGetRegionOfDefinition(clips.source, time, rod) == kOfxStatOK;
+}
+
+}  // namespace
+
+ClipHandles fetch_clip_handles(OfxImageEffectHandle effect) {
+  ClipHandles clips;
+  const OfxImageEffectSuiteV1 &fx = *suites().effect;
+  if (fx.clipGetHandle(effect, kClipSource, &clips.source, nullptr) != kOfxStatOK ||
+      fx.clipGetHandle(effect, kClipOutput, &clips.output, nullptr) != kOfxStatOK) {
+    throw ActionError(kOfxStatErrBadHandle, "the host gave no Source or Output clip");
+  }
+  if (fx.clipGetHandle(effect, kClipMask, &clips.mask, nullptr) != kOfxStatOK) clips.mask = nullptr;
+  return clips;
+}
+
+bool is_connected(OfxImageClipHandle clip) {
+  return clip && get_int(clip_props(clip), kOfxImageClipPropConnected) != 0;
+}
+
+OfxStatus get_clip_preferences(const ClipHandles &clips, OfxPropertySetHandle out_args) {
+  OfxPropertySetHandle source = clip_props(clips.source);
+  if (!source) return kOfxStatReplyDefault;
+  std::string depth =
+      unmapped(source, kOfxImageClipPropUnmappedPixelDepth, kOfxImageEffectPropPixelDepth);
+  if (!parse_pixel_depth(depth)) depth = kOfxBitDepthFloat;
+  std::string components =
+      unmapped(source, kOfxImageClipPropUnmappedComponents, kOfxImageEffectPropComponents);
+  if (!parse_components(components)) components = kOfxImageComponentRGBA;
+
+  const std::string source_name = kClipSource;
+  const std::string output_name = kClipOutput;
+  for (const std::string &clip : {source_name, output_name}) {
+    set_string(out_args, (kOfxImageClipPropDepthPrefix + clip).c_str(), depth.c_str());
+    set_string(out_args, (kOfxImageClipPropComponentsPrefix + clip).c_str(), components.c_str());
+  }
+  if (is_connected(clips.mask)) {
+    const std::string mask_name = std::string(kClipMask);
+    const std::string mask_components =
+        unmapped(clip_props(clips.mask), kOfxImageClipPropUnmappedComponents,
+                 kOfxImageEffectPropComponents) == kOfxImageComponentAlpha
+            ? kOfxImageComponentAlpha
+            : kOfxImageComponentRGBA;
+    set_string(out_args, (kOfxImageClipPropDepthPrefix + mask_name).c_str(), depth.c_str());
+    set_string(out_args, (kOfxImageClipPropComponentsPrefix + mask_name).c_str(),
+               mask_components.c_str());
+  }
+  const std::string premultiplication =
+      get_string(source, kOfxImageEffectPropPreMultiplication, 0, kOfxImageOpaque);
+  set_string(out_args, kOfxImageEffectPropPreMultiplication, premultiplication.c_str());
+  return kOfxStatOK;
+}
+
+OfxStatus get_region_of_definition(const ClipHandles &clips, OfxPropertySetHandle in_args,
+                                   OfxPropertySetHandle out_args) {
+  OfxRectD rod{0, 0, 0, 0};
+  if (!source_rod(clips, in_args, &rod)) return kOfxStatReplyDefault;
+  set_rect_d(out_args, kOfxImageEffectPropRegionOfDefinition, rod);
+  return kOfxStatOK;
+}
+
+OfxStatus get_regions_of_interest(const ClipHandles &clips, OfxPropertySetHandle in_args,
+                                  OfxPropertySetHandle out_args) {
+  OfxRectD rod{0, 0, 0, 0};
+  if (!source_rod(clips, in_args, &rod)) return kOfxStatReplyDefault;
+  set_rect_d(out_args, (std::string(kOfxImageClipPropRoIPrefix) + kClipSource).c_str(), rod);
+  // Only a connected Mask has an RoI property for us to set.
+  if (is_connected(clips.mask)) {
+    set_rect_d(out_args, (std::string(kOfxImageClipPropRoIPrefix) + kClipMask).c_str(), rod);
+  }
+  return kOfxStatOK;
+}
+
+}  // namespace neuralstyle

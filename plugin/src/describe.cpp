@@ -1,0 +1,162 @@
+#include "describe.h"
+
+#include <string>
+
+#include "clips.h"
+#include "params.h"
+#include "props.h"
+#include "styles.h"
+#include "suites.h"
+
+namespace neuralstyle {
+namespace {
+
+void set_list(OfxPropertySetHandle props, const char *name, const std::vector<const char *> &list) {
+  for (int i = 0; i < static_cast<int>(list.size()); ++i) set_string(props, name, list[i], i);
+}
+
+OfxStatus define_clip(OfxImageEffectHandle descriptor, const char *name,
+                      const std::vector<const char *> &components, bool optional, bool is_mask,
+                      const Capabilities &caps) {
+  OfxPropertySetHandle clip = nullptr;
+  const OfxStatus status = suites().effect->clipDefine(descriptor, name, &clip);
+  if (status != kOfxStatOK) return status;
+  set_list(clip, kOfxImageEffectPropSupportedComponents, components);
+  set_int(clip, kOfxImageEffectPropSupportsTiles, caps.supports_tiles);
+  set_int(clip, kOfxImageEffectPropTemporalClipAccess, caps.temporal_clip_access);
+  if (optional) set_int(clip, kOfxImageClipPropOptional, 1);
+  if (is_mask) set_int(clip, kOfxImageClipPropIsMask, 1);
+  return kOfxStatOK;
+}
+
+OfxPropertySetHandle define_param(OfxParamSetHandle set, const char *type, const char *name,
+                                  const char *label, const char *hint) {
+  OfxPropertySetHandle props = nullptr;
+  if (suites().param->paramDefine(set, type, name, &props) != kOfxStatOK) return nullptr;
+  set_string(props, kOfxPropLabel, label);
+  set_string(props, kOfxParamPropScriptName, name);
+  set_string(props, kOfxParamPropHint, hint);
+  return props;
+}
+
+// A [0, 1] slider that animates: the host interpolates its keys, we read them at the render time.
+OfxStatus define_unit_double(OfxParamSetHandle set, const char *name, const char *label,
+                             const char *hint, double default_value) {
+  OfxPropertySetHandle p = define_param(set, kOfxParamTypeDouble, name, label, hint);
+  if (!p) return kOfxStatFailed;
+  set_string(p, kOfxParamPropDoubleType, kOfxParamDoubleTypePlain);
+  set_double(p, kOfxParamPropDefault, default_value);
+  set_double(p, kOfxParamPropMin, 0.0);
+  set_double(p, kOfxParamPropMax, 1.0);
+  set_double(p, kOfxParamPropDisplayMin, 0.0);
+  set_double(p, kOfxParamPropDisplayMax, 1.0);
+  set_double(p, kOfxParamPropIncrement, 0.01);
+  set_int(p, kOfxParamPropDigits, 3);
+  set_int(p, kOfxParamPropAnimates, 1);
+  return kOfxStatOK;
+}
+
+std::string styles_hint(const char *lead) {
+  std::string hint = lead;
+  for (const StyleInfo &style : kStyles) {
+    hint += std::string("\n") + style.name + ": " + style.description;
+  }
+  return hint;
+}
+
+OfxStatus define_params(OfxImageEffectHandle descriptor) {
+  OfxParamSetHandle set = nullptr;
+  if (suites().effect->getParamSet(descriptor, &set) != kOfxStatOK) return kOfxStatFailed;
+
+  const std::string style_hint = styles_hint("The built-in style to paint the Source in.");
+  OfxPropertySetHandle p =
+      define_param(set, kOfxParamTypeChoice, kParamStyle, "Style", style_hint.c_str());
+  if (!p) return kOfxStatFailed;
+  for (int i = 0; i < kStyleCount; ++i)
+    set_string(p, kOfxParamPropChoiceOption, kStyles[i].name, i);
+  set_int(p, kOfxParamPropDefault, 0);
+
+  p = define_param(set, kOfxParamTypeChoice, kParamSecondStyle, "Second style",
+                   "A second built-in style mixed with the first by Style blend (the networks mix, "
+                   "not the pixels). None: the first style alone.");
+  if (!p) return kOfxStatFailed;
+  set_string(p, kOfxParamPropChoiceOption, kNoSecondStyleLabel, 0);
+  for (int i = 0; i < kStyleCount; ++i) {
+    set_string(p, kOfxParamPropChoiceOption, kStyles[i].name, i + 1);
+  }
+  set_int(p, kOfxParamPropDefault, 0);
+
+  OfxStatus status = define_unit_double(
+      set, kParamStyleBlend, "Style blend",
+      "Weight of the second style: 0 is the first style alone, 1 the second alone.", 0.5);
+  if (status != kOfxStatOK) return status;
+
+  status = define_unit_double(set, kParamStrength, "Strength",
+                              "How much of the stylised image replaces the Source: 0 returns the "
+                              "Source unchanged, 1 the full style.",
+                              1.0);
+  if (status != kOfxStatOK) return status;
+
+  p = define_param(set, kOfxParamTypeChoice, kParamDevice, "Device",
+                   "Where the network runs. Auto: the GPU when there is one, else the CPU.");
+  if (!p) return kOfxStatFailed;
+  int i = 0;
+  for (const DeviceOption &option : kDeviceOptions) {
+    set_string(p, kOfxParamPropChoiceOption, option.label, i++);
+  }
+  set_int(p, kOfxParamPropDefault, 0);
+  set_int(p, kOfxParamPropAnimates, 0);
+  return kOfxStatOK;
+}
+
+}  // namespace
+
+OfxStatus describe(OfxImageEffectHandle descriptor, const Identity &identity,
+                   const Capabilities &caps) {
+  OfxPropertySetHandle p = effect_props(descriptor);
+  if (!p) return kOfxStatErrBadHandle;
+  set_string(p, kOfxPropLabel, identity.label);
+  set_string(p, kOfxImageEffectPluginPropGrouping, identity.grouping);
+  set_string(p, kOfxPropPluginDescription, identity.description);
+  set_int(p, kOfxPropVersion, static_cast<int>(identity.version_major), 0);
+  set_int(p, kOfxPropVersion, static_cast<int>(identity.version_minor), 1);
+  const std::string version =
+      std::to_string(identity.version_major) + "." + std::to_string(identity.version_minor);
+  set_string(p, kOfxPropVersionLabel, version.c_str());
+
+  set_list(p, kOfxImageEffectPropSupportedContexts, caps.contexts);
+  set_list(p, kOfxImageEffectPropSupportedPixelDepths, caps.pixel_depths);
+  set_int(p, kOfxImageEffectPropSupportsTiles, caps.supports_tiles);
+  set_int(p, kOfxImageEffectPluginPropHostFrameThreading, caps.host_frame_threading);
+  set_int(p, kOfxImageEffectPluginPropFieldRenderTwiceAlways, caps.field_render_twice_always);
+  set_string(p, kOfxImageEffectPluginRenderThreadSafety, caps.render_thread_safety);
+  set_int(p, kOfxImageEffectPropSupportsMultiResolution, caps.supports_multi_resolution);
+  set_int(p, kOfxImageEffectPropTemporalClipAccess, caps.temporal_clip_access);
+  set_int(p, kOfxImageEffectPropSupportsMultipleClipDepths, 0);
+  set_int(p, kOfxImageEffectPluginPropSingleInstance, 0);
+  // GPU flags are newer than many hosts: a host that does not know them may refuse the set.
+  set_string(p, kOfxImageEffectPropOpenGLRenderSupported, caps.opengl_render_supported);
+  set_string(p, kOfxImageEffectPropCudaRenderSupported, caps.cuda_render_supported);
+  set_string(p, kOfxImageEffectPropCudaStreamSupported, caps.cuda_stream_supported);
+  return kOfxStatOK;
+}
+
+OfxStatus describe_in_context(OfxImageEffectHandle descriptor, OfxPropertySetHandle in_args,
+                              const Capabilities &caps) {
+  const std::string context = get_string(in_args, kOfxImageEffectPropContext);
+  bool known = false;
+  for (const char *c : caps.contexts) known = known || context == c;
+  if (!known) return kOfxStatErrUnsupported;
+
+  OfxStatus status = define_clip(descriptor, kClipSource, caps.components, false, false, caps);
+  if (status == kOfxStatOK) {
+    status = define_clip(descriptor, kClipMask, caps.mask_components, true, true, caps);
+  }
+  if (status == kOfxStatOK) {
+    status = define_clip(descriptor, kClipOutput, caps.components, false, false, caps);
+  }
+  if (status != kOfxStatOK) return status;
+  return define_params(descriptor);
+}
+
+}  // namespace neuralstyle

@@ -1,0 +1,130 @@
+#include "engine.h"
+
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
+#include "bundle.h"
+#include "image_view.h"
+#include "interpreter.h"
+#include "messages.h"
+
+namespace py = pybind11;
+
+namespace neuralstyle {
+namespace engine {
+namespace {
+
+struct Host {
+  py::object render;
+  py::object is_identity;
+  py::object release;
+  py::object purge_caches;
+  py::object user_error;  // neuralstyle.errors.NeuralStyleError
+};
+
+// Set once under the GIL and never freed: destroying Python objects at process exit, after a host
+// may have finalised its interpreter, would crash.
+std::atomic<Host *> g_host{nullptr};
+std::once_flag g_logged;
+
+py::dict params_dict(const ParamValues &p) {
+  py::dict d;
+  d["style"] = p.style;
+  d["second_style"] = p.second_style;
+  d["style_blend"] = p.style_blend;
+  d["strength"] = p.strength;
+  d["device"] = p.device;
+  return d;
+}
+
+// Runs `body` with the GIL and the engine imported; Python exceptions leave as PythonError.
+template <typename Body>
+auto with_host(Body body) {
+  Host *host = g_host.load();
+  if (!host) throw std::logic_error("neuralstyle.host is not imported");
+  py::gil_scoped_acquire gil;
+  try {
+    return body(*host);
+  } catch (py::error_already_set &e) {
+    throw PythonError(describe_python_error(e));
+  }
+}
+
+}  // namespace
+
+void load(OfxImageEffectHandle effect) {
+  Interpreter &python = Interpreter::process();
+  const bool ok = python.ensure();
+  std::call_once(g_logged, [&] {
+    if (ok) log_message(effect, python.summary());
+  });
+  if (!ok) throw std::runtime_error(python.error());
+  if (g_host.load()) return;
+
+  py::gil_scoped_acquire gil;
+  if (g_host.load()) return;
+  try {
+    Interpreter::add_site_dirs(python_search_dirs(bundle_resources_dir() + "/python_paths.txt",
+                                                  std::getenv("NEURALSTYLE_PYTHONPATH")));
+    py::module_ host = py::module_::import("neuralstyle.host");
+    py::module_ errors = py::module_::import("neuralstyle.errors");
+    auto *handles = new Host{host.attr("render"), host.attr("is_identity"), host.attr("release"),
+                             host.attr("purge_caches"), errors.attr("NeuralStyleError")};
+    // The import may have let another thread in (it drops the GIL): keep the first.
+    Host *expected = nullptr;
+    if (!g_host.compare_exchange_strong(expected, handles)) delete handles;
+  } catch (py::error_already_set &e) {
+    throw PythonError(describe_python_error(e));
+  }
+}
+
+void render(OfxImageEffectHandle effect, const RenderCall &call) {
+  load(effect);
+  with_host([&](Host &host) {
+    py::dict dst = image_dict(call.dst, true);
+    dst["window"] = py::make_tuple(call.window.x1, call.window.y1, call.window.x2, call.window.y2);
+    py::object mask = call.mask ? py::object(image_dict(*call.mask, false)) : py::none();
+    host.render(call.instance, image_dict(call.src, false), dst, params_dict(call.params),
+                call.time, py::make_tuple(call.render_scale[0], call.render_scale[1]),
+                py::arg("mask") = mask, py::arg("cuda_stream") = call.cuda_stream);
+  });
+}
+
+bool is_identity(OfxImageEffectHandle effect, const ParamValues &params) {
+  load(effect);
+  return with_host([&](Host &host) { return host.is_identity(params_dict(params)).cast<bool>(); });
+}
+
+void release(int instance) {
+  if (!g_host.load()) return;
+  with_host([&](Host &host) { host.release(instance); });
+}
+
+void purge_caches() {
+  if (!g_host.load()) return;
+  with_host([&](Host &host) { host.purge_caches(); });
+}
+
+std::string describe_python_error(py::error_already_set &error) {
+  const py::object value = error.value();
+  std::string message;
+  try {
+    message = py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>() + ": " +
+              py::str(value).cast<std::string>();
+    Host *host = g_host.load();
+    if (!host || !py::isinstance(value, host->user_error)) {
+      // A bug, not a bad input: the traceback belongs in the log.
+      py::module_::import("traceback").attr("print_exception")(error.type(), value, error.trace());
+      py::module_::import("sys").attr("stderr").attr("flush")();
+    }
+  } catch (py::error_already_set &) {
+    if (message.empty()) message = error.what();  // str() itself failed; pybind11's text
+  }
+  return message;
+}
+
+}  // namespace engine
+}  // namespace neuralstyle

@@ -1,0 +1,82 @@
+#include "render.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "action_error.h"
+#include "engine.h"
+#include "image_view.h"
+#include "props.h"
+#include "suites.h"
+
+namespace neuralstyle {
+namespace {
+
+// A clip's image for the length of an action; the host gets it back however the action ends.
+class ClipImage {
+ public:
+  ClipImage(OfxImageClipHandle clip, OfxTime time) {
+    if (suites().effect->clipGetImage(clip, time, nullptr, &props_) != kOfxStatOK) props_ = nullptr;
+  }
+  ~ClipImage() {
+    if (props_) suites().effect->clipReleaseImage(props_);
+  }
+  ClipImage(const ClipImage &) = delete;
+  ClipImage &operator=(const ClipImage &) = delete;
+
+  OfxPropertySetHandle props() const { return props_; }
+
+ private:
+  OfxPropertySetHandle props_ = nullptr;
+};
+
+std::string at_time(OfxTime time) { return " at time " + std::to_string(time); }
+
+}  // namespace
+
+OfxStatus render(Instance &instance, OfxPropertySetHandle in_args) {
+  engine::RenderCall call;
+  call.instance = instance.id;
+  call.time = get_double(in_args, kOfxPropTime);
+  call.render_scale[0] = get_double(in_args, kOfxImageEffectPropRenderScale, 0, 1.0);
+  call.render_scale[1] = get_double(in_args, kOfxImageEffectPropRenderScale, 1, 1.0);
+  const bool cuda = get_int(in_args, kOfxImageEffectPropCudaEnabled) != 0;
+  if (cuda) {
+    call.cuda_stream =
+        reinterpret_cast<std::uintptr_t>(get_pointer(in_args, kOfxImageEffectPropCudaStream));
+  }
+  call.params = read_params(instance.params, call.time);
+
+  const ClipImage src(instance.clips.source, call.time);
+  if (!src.props()) throw ActionError(kOfxStatFailed, "no Source image" + at_time(call.time));
+  const ClipImage dst(instance.clips.output, call.time);
+  if (!dst.props()) throw ActionError(kOfxStatFailed, "no Output image" + at_time(call.time));
+  std::optional<ClipImage> mask;
+  if (is_connected(instance.clips.mask)) mask.emplace(instance.clips.mask, call.time);
+
+  call.src = read_image(src.props(), cuda, "Source");
+  call.dst = read_image(dst.props(), cuda, "Output");
+  if (mask && mask->props()) call.mask = read_image(mask->props(), cuda, "Mask");
+  call.window = intersect(get_rect_i(in_args, kOfxImageEffectPropRenderWindow), call.dst.bounds);
+
+  engine::render(instance.effect, call);
+  clear_shown_error(instance);
+  return kOfxStatOK;
+}
+
+OfxStatus is_identity(Instance &instance, OfxPropertySetHandle in_args,
+                      OfxPropertySetHandle out_args) {
+  const OfxTime time = get_double(in_args, kOfxPropTime);
+  const ParamValues params = read_params(instance.params, time);
+  try {
+    if (!engine::is_identity(instance.effect, params)) return kOfxStatReplyDefault;
+  } catch (const std::exception &) {
+    return kOfxStatReplyDefault;  // not identity: the render reports what went wrong
+  }
+  set_string(out_args, kOfxPropName, kOfxImageEffectSimpleSourceClipName);
+  set_double(out_args, kOfxPropTime, time);
+  return kOfxStatOK;
+}
+
+}  // namespace neuralstyle

@@ -1,0 +1,28 @@
+"""Neural style transfer for compositors: an OpenFX node, a Python API and a CLI over one engine.
+
+>>> import neuralstyle
+>>> out = neuralstyle.stylize(image, 3, strength=0.8)  # doctest: +SKIP
+>>> [s.name for s in neuralstyle.styles()]  # doctest: +SKIP
+
+Importing the package is cheap and has no side effects (it runs inside compositors): torch and
+the networks load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from neuralstyle.api import styles, stylize
+
+__all__ = ["__version__", "styles", "stylize"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: the API (and with it torch) is imported when first touched, not with the package.
+    if name in ("stylize", "styles"):
+        from neuralstyle import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,219 @@
+"""``neuralstyle``: the node's render from a shell, for pipelines and render farms.
+
+    neuralstyle stylize IN [IN ...] -o OUT [--style NAME] [--second-style NAME --style-blend W]
+                        [--strength S] [--mask FILE] [--device auto|cpu|cuda]
+    neuralstyle styles
+    neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
+
+Renders go through :func:`neuralstyle.stylize`, the same engine as the plugin. Errors are one line,
+``neuralstyle: error: <message>``, and the exit status says what failed: 2 usage or input, 3 model,
+4 image I/O, 75 device (retryable elsewhere). Never prompts, never reads stdin. Outputs are written
+atomically. One log line per file goes to stderr; the progress bar shows only on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from neuralstyle import __version__
+from neuralstyle.errors import InputError, NeuralStyleError
+
+__all__ = ["main"]
+
+_PROG = "neuralstyle"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become :class:`InputError`, reported like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see `{self.prog} --help`)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        status: int = args.run(args)
+        return status
+    except NeuralStyleError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{_PROG}: error: {message}", file=sys.stderr)
+        return exc.exit_code
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `neuralstyle styles | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=_PROG,
+        description="Neural style transfer for compositing pipelines.",
+        epilog="exit status: 0 ok, 2 usage or input, 3 model, 4 image I/O, 75 device (retryable)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    stylize = commands.add_parser("stylize", help="stylise images (what the node renders)")
+    add = stylize.add_argument
+    add("inputs", nargs="+", type=Path, metavar="IN", help="image files")
+    add("-o", "--output", required=True, type=Path, metavar="OUT", help="file, or folder")
+    add("--style", default="0", metavar="NAME", help="name or index (default: the first)")
+    add("--second-style", metavar="NAME", help="a style to blend towards")
+    add("--style-blend", type=float, metavar="W", help="weight of --second-style (default 0.5)")
+    add("--strength", type=float, default=1.0, metavar="S", help="0 to 1 (default 1)")
+    add("--mask", type=Path, metavar="FILE", help="its last channel: 0 keeps the source")
+    _device_option(stylize)
+    stylize.set_defaults(run=_run_stylize)
+
+    styles = commands.add_parser("styles", help="list the built-in styles")
+    styles.set_defaults(run=_run_styles)
+
+    sheet = commands.add_parser("sheet", help="a contact sheet of every style on one picture")
+    add = sheet.add_argument
+    add("input", type=Path, metavar="IN", help="the picture")
+    add("-o", "--output", required=True, type=Path, metavar="OUT", help="the sheet image")
+    add("--columns", type=int, default=7, metavar="N", help="tiles per row (default 7)")
+    add("--tile", type=int, default=192, metavar="PX", help="tile size (default 192)")
+    _device_option(sheet)
+    sheet.set_defaults(run=_run_sheet)
+    return parser
+
+
+def _device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto"
+    )
+
+
+def _run_stylize(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from neuralstyle.api import stylize
+    from neuralstyle.engine import determinism
+    from neuralstyle.engine.device import resolve_device
+    from neuralstyle.engine.request import StyleRequest
+    from neuralstyle.io.images import read, read_image, write_image
+
+    if args.style_blend is not None and args.second_style is None:
+        raise InputError("--style-blend needs --second-style")
+    blend = 0.5 if args.style_blend is None else args.style_blend
+    # Checked before any file is touched; stylize() builds the same request again.
+    request = StyleRequest.create(args.style, args.second_style, blend, args.strength, args.device)
+    device = resolve_device(request.device)
+    jobs = _output_paths(args.inputs, args.output)
+    mask = None if args.mask is None else read_image(args.mask)[..., -1:]
+
+    for source, target in tqdm(jobs, desc="stylize", unit="image", disable=None, file=sys.stderr):
+        start = time.perf_counter()
+        image = read(source)
+        pixels = _as_colour(image.pixels)
+        if mask is not None and mask.shape[:2] != pixels.shape[:2]:
+            raise InputError(
+                f"the mask is {mask.shape[1]}x{mask.shape[0]} but {source} is "
+                f"{pixels.shape[1]}x{pixels.shape[0]}"
+            )
+        out = stylize(
+            pixels,
+            args.style,
+            strength=args.strength,
+            second_style=args.second_style,
+            style_blend=blend,
+            mask=mask,
+            premultiplied=image.premultiplied,
+            device=args.device,
+        )
+        write_image(target, out, premultiplied=image.premultiplied)
+        fields = {
+            "in": source,
+            "out": target,
+            "size": f"{pixels.shape[1]}x{pixels.shape[0]}",
+            "type": pixels.dtype,
+            "style": request.style.name,
+            **(
+                {"second_style": request.second_style.name, "style_blend": request.style_blend}
+                if request.second_style is not None
+                else {}
+            ),
+            "strength": request.strength,
+            "device": device,
+            "profile": determinism.active() or "none",
+            "seconds": f"{time.perf_counter() - start:.2f}",
+        }
+        tqdm.write(f"{_PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+    return 0
+
+
+def _output_paths(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+    """Where each input goes: ``output`` itself, or ``output/<name>`` for a folder."""
+    if len(inputs) == 1 and not output.is_dir():
+        return [(inputs[0], output)]
+    names = [p.name for p in inputs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"several inputs are named {', '.join(duplicates)}; -o is one folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from neuralstyle.errors import ImageIOError
+
+        raise ImageIOError(f"cannot make the output folder {output}: {exc.strerror}") from exc
+    return [(p, output / p.name) for p in inputs]
+
+
+def _as_colour(pixels: np.ndarray) -> np.ndarray:
+    """Grey files become RGB (grey and alpha become RGBA): the engine's one-channel images are
+    alpha-only, which it passes through."""
+    channels = pixels.shape[2]
+    if channels == 1:
+        return np.repeat(pixels, 3, axis=2)
+    if channels == 2:
+        return pixels[..., [0, 0, 0, 1]]
+    return pixels
+
+
+def _run_styles(args: argparse.Namespace) -> int:
+    from neuralstyle.api import styles
+
+    rows = styles()
+    width = max(len(s.name) for s in rows)
+    for s in rows:
+        print(f"{s.index:>2}  {s.name:<{width}}  {s.description}")
+    return 0
+
+
+def _run_sheet(args: argparse.Namespace) -> int:
+    from neuralstyle.engine import determinism
+    from neuralstyle.engine.device import resolve_device
+    from neuralstyle.io.images import convert, read, write_image
+    from neuralstyle.sheet import render_sheet
+
+    device = resolve_device(args.device)
+    image = read(args.input)
+    pixels = _as_colour(image.pixels)
+    display = convert(pixels, "uint8", premultiplied=image.premultiplied, to_premultiplied=False)
+    determinism.ensure()
+    sheet = render_sheet(
+        np.ascontiguousarray(display[..., :3]),
+        columns=args.columns,
+        tile=args.tile,
+        progress=True,
+        device=device,
+    )
+    write_image(args.output, sheet)
+    print(f"{_PROG}: in={args.input} out={args.output} device={device}", file=sys.stderr)
+    return 0

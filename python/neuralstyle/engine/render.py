@@ -1,0 +1,197 @@
+"""The render: colour in, stylise, colour out, strength and mask, written once into the output.
+
+The plugin (:mod:`neuralstyle.host`), the Python API and the CLI all end in :func:`render_frame`,
+so equal settings give equal bits whichever of them asked.
+
+Per pixel, with ``x`` the source in its own units (scene-linear float, or display-referred
+integers), ``a`` its alpha and ``w = strength * mask``::
+
+    u      = x / a                          # unpremultiply (premultiplied RGBA only)
+    c      = clip(u / full_scale, 0, 1)     # what the network can see
+    styled = decode(net(encode(c)))         # sRGB encode/decode for float input only
+    out    = x + a * w * full_scale * (styled - c)
+
+which is ``premultiply(u + w * (styled_u - u))`` with ``styled_u = styled + (u - c)``: the part of
+the source the network cannot see (values above 1, negatives) is kept, and alpha passes through
+untouched. In premultiplied RGBA, pixels whose alpha is 0 are left exactly as they are (``w = 0``):
+stylising them would put texture into the transparent surround of an element, which a merge then
+adds over the background. Integer results are rounded once; half results are rounded once to
+float16.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neuralstyle.engine import determinism
+from neuralstyle.engine.colour import alpha_divisor, srgb_decode, srgb_encode
+from neuralstyle.engine.device import device_errors, resolve_device
+from neuralstyle.engine.frames import Pixels, Rect, full_scale, is_float
+from neuralstyle.engine.request import StyleRequest
+from neuralstyle.errors import InputError
+
+__all__ = ["Stylist", "render_frame"]
+
+
+class Stylist:
+    """A request bound to a device: the process-wide network for that device and this request's
+    style weights. The device is resolved, and the network loaded, on first use, so a pass-through
+    render touches neither.
+
+    Args:
+        request: what to render.
+        device: where to run; default: resolved from ``request.device``.
+
+    Shape:
+        - image: :math:`(3, H, W)` float32 RGB in [0, 1], display-referred, on :attr:`device`
+        - output: :math:`(3, H, W)` float32 in [0, 1]
+    """
+
+    def __init__(self, request: StyleRequest, device: torch.device | None = None) -> None:
+        self.request = request
+        self._device = device
+        self._weights: Tensor | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Raises DeviceError when the request names CUDA and there is none."""
+        if self._device is None:
+            self._device = resolve_device(self.request.device)
+        return self._device
+
+    def __call__(self, image: Tensor) -> Tensor:
+        from neuralstyle.methods.builtin import load_builtin
+        from neuralstyle.models.styles import style_weights
+
+        model = load_builtin(self.device)
+        if self._weights is None:
+            r = self.request
+            self._weights = style_weights(r.style, r.second_style, r.style_blend).to(self.device)
+        styled: Tensor = model(image[None], self._weights)[0]
+        return styled
+
+
+def render_frame(
+    src: Pixels,
+    src_rect: Rect,
+    dst: Pixels,
+    dst_rect: Rect,
+    stylist: Stylist,
+    *,
+    premultiplied: bool,
+    mask: Pixels | None = None,
+    mask_rect: Rect | None = None,
+) -> None:
+    """Fill ``dst`` with the stylised ``src``.
+
+    Rectangles place the images in one upright canvas. ``dst`` (the render window) is written once,
+    completely: where it lies outside ``src`` it becomes 0. The network sees all of ``src``, so a
+    window gives the same pixels as the same part of a full render. ``mask`` (last channel; 0
+    keeps the source) counts as 0 outside ``mask_rect``.
+
+    A strength of 0, an all-zero mask over the window or an alpha-only image copy the source
+    without arithmetic (bit-exact).
+
+    Raises:
+        InputError: a NaN or infinite value in the float source or the mask.
+        DeviceError: the device ran out of memory.
+        ModelError: the network's weights are missing or corrupt.
+    """
+    inside = dst_rect.intersect(src_rect)
+    for band in dst_rect.bands_outside(inside):
+        dst.view(band.within(dst_rect)).fill_zero()
+    if inside.empty:
+        return
+    out_view = dst.view(inside.within(dst_rect))
+    src_view = src.view(inside.within(src_rect))
+    if src.shape[2] == 1 or stylist.request.is_identity:
+        out_view.copy_from(src_view)
+        return
+
+    device = stylist.device
+    determinism.ensure()
+    with device_errors(device), torch.inference_mode():
+        weight = None
+        if mask is not None and mask_rect is not None:
+            weight = _mask_weight(mask, mask_rect, inside, device)
+            if not bool(weight.any()):
+                out_view.copy_from(src_view)
+                return
+        source = src.to_planar(device)
+        if is_float(src.dtype):
+            _check_finite(source, "image")
+        region = inside.within(src_rect)
+        out = _stylise(
+            source, region, stylist, dtype=src.dtype, premultiplied=premultiplied, weight=weight
+        )
+        out_view.write(out)
+
+
+def _stylise(
+    x: Tensor,
+    region: Rect,
+    stylist: Stylist,
+    *,
+    dtype: np.dtype,
+    premultiplied: bool,
+    weight: Tensor | None,
+) -> Tensor:
+    """The formula in the module docstring; returns ``(C, h, w)`` for ``region`` of ``x``."""
+    scale = full_scale(dtype)
+    linear = is_float(dtype)
+    rgb = x[:3]
+    divisor = alpha_divisor(x[3] / scale) if premultiplied and x.shape[0] == 4 else None
+    straight = rgb / divisor if divisor is not None else rgb
+    seen = (straight / scale if scale != 1.0 else straight).clamp(0.0, 1.0)
+    styled = stylist(srgb_encode(seen) if linear else seen)
+    if linear:
+        styled = srgb_decode(styled)
+
+    rows, cols = slice(region.top, region.bottom), slice(region.left, region.right)
+    if divisor is not None:
+        opaque = (x[3, rows, cols] > 0).to(torch.float32)
+        weight = opaque if weight is None else weight * opaque
+    base = rgb[:, rows, cols]
+    step = (styled[:, rows, cols] - seen[:, rows, cols]) * (stylist.request.strength * scale)
+    if divisor is not None:
+        step = step * divisor[rows, cols]
+    if weight is not None:
+        step = step * weight
+    out = base + step
+    if weight is not None:
+        out = torch.where(weight > 0, out, base)  # untouched where the mask is 0, even -0.0
+    if not linear:
+        out = out.round().clamp(0.0, scale)
+    if x.shape[0] == 4:
+        out = torch.cat([out, x[3:, rows, cols]])
+    return out
+
+
+def _mask_weight(mask: Pixels, mask_rect: Rect, region: Rect, device: torch.device) -> Tensor:
+    """The mask over ``region`` as float32 ``(h, w)`` in [0, 1]; 0 where the mask has no pixels."""
+    weight = torch.zeros((region.height, region.width), dtype=torch.float32, device=device)
+    covered = region.intersect(mask_rect)
+    if covered.empty:
+        return weight
+    values = mask.view(covered.within(mask_rect)).last_channel(device)
+    scale = full_scale(mask.dtype)
+    if scale != 1.0:
+        values = values / scale
+    _check_finite(values, "mask")
+    local = covered.within(region)
+    weight[local.top : local.bottom, local.left : local.right] = values.clamp(0.0, 1.0)
+    return weight
+
+
+def _check_finite(values: Tensor, what: str) -> None:
+    # One reduction pass: NaN propagates through min/max and infinities show up in them.
+    low, high = torch.aminmax(values)
+    if bool(torch.isfinite(low)) and bool(torch.isfinite(high)):
+        return
+    bad = int((~torch.isfinite(values)).sum())
+    raise InputError(
+        f"the {what} has {bad} NaN or infinite value{'s' if bad != 1 else ''}; "
+        "remove them upstream (e.g. with a clamp or NaN-removal node) before stylising"
+    )

@@ -1,0 +1,93 @@
+"""Built-in styles: the feed-forward conditional-instance-norm network (Dumoulin et al. 2017).
+
+One network renders all 26 styles and any mix of them in a single pass. :func:`load_builtin`
+keeps one loaded network per device for the whole process (a render farm process loads it once).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from neuralstyle.errors import DeviceError, InputError
+from neuralstyle.models.cin_net import CINNet
+from neuralstyle.models.weights import load_builtin_weights
+
+__all__ = ["BuiltinStyles", "clear_cache", "load_builtin"]
+
+
+class BuiltinStyles:
+    """The 26-style network, loaded in eval mode on one device.
+
+    Args:
+        device: where the network lives; images passed in must already be there.
+        weights: a :class:`CINNet` state dict; default :func:`load_builtin_weights`.
+
+    Raises:
+        DeviceError: ``device`` is a CUDA device and CUDA is not available.
+        ModelError: the weights are missing or wrong.
+
+    Shape:
+        - image: :math:`(N, 3, H, W)` float32 RGB in [0, 1], display-referred, on ``device``
+        - style_weights: :math:`(26)` (or :math:`(N, 26)`), e.g. from
+          :func:`neuralstyle.models.styles.style_weights`; any device
+        - output: :math:`(N, 3, H, W)` float32 in [0, 1] on ``device``
+    """
+
+    def __init__(
+        self, device: torch.device | str, weights: Mapping[str, Tensor] | None = None
+    ) -> None:
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise DeviceError(f"device {self.device} requested but CUDA is not available here")
+        net = CINNet()
+        net.load_state_dict(load_builtin_weights() if weights is None else weights, strict=True)
+        self.net = net.eval().requires_grad_(False).to(self.device)
+
+    def __call__(self, image: Tensor, style_weights: Tensor) -> Tensor:
+        if image.device != self.device:
+            raise InputError(
+                f"the image is on {image.device} but the built-in styles run on {self.device}"
+            )
+        if image.dtype != torch.float32:
+            raise InputError(
+                f"expected a float32 image, got {str(image.dtype).removeprefix('torch.')}"
+            )
+        weights = style_weights.to(self.device, torch.float32)
+        try:
+            with torch.inference_mode():
+                out: Tensor = self.net(image, weights)
+                return out
+        except torch.OutOfMemoryError as exc:
+            shape = "x".join(map(str, image.shape))
+            raise DeviceError(f"out of memory on {self.device} stylising a {shape} image") from exc
+
+
+_cache: dict[torch.device, BuiltinStyles] = {}
+_lock = threading.Lock()
+
+
+def _canonical(device: torch.device | str) -> torch.device:
+    d = torch.device(device)
+    # "cuda" and "cuda:0" are one device: one cache entry
+    if d.type == "cuda" and d.index is None and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    return d
+
+
+def load_builtin(device: torch.device | str) -> BuiltinStyles:
+    """The process-wide :class:`BuiltinStyles` for ``device``, loaded on first use (thread-safe)."""
+    key = _canonical(device)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = BuiltinStyles(key)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Drop every loaded network (for ``purge_caches``); the next :func:`load_builtin` reloads."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,31 @@
+# cmake -DBUNDLE_BINARY=<NeuralStyle.ofx> -DLIBPYTHON_SONAME=<soname> -DLIBPYTHON_DIR=<dir> -P ...
+# The binary exports exactly the OpenFX entry points, needs libpython (found through its RPATH) and
+# stays mapped after dlclose.
+execute_process(COMMAND nm -D --defined-only "${BUNDLE_BINARY}" OUTPUT_VARIABLE nm_out
+                RESULT_VARIABLE nm_rc)
+if(NOT nm_rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${BUNDLE_BINARY}")
+endif()
+string(REGEX MATCHALL "[^\n]+" lines "${nm_out}")
+set(symbols "")
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE "^.* " "" symbol "${line}")
+  list(APPEND symbols "${symbol}")
+endforeach()
+list(SORT symbols)
+if(NOT symbols STREQUAL "OfxGetNumberOfPlugins;OfxGetPlugin;OfxSetHost")
+  message(FATAL_ERROR "exported symbols are [${symbols}]; want only the three OpenFX entry points")
+endif()
+
+execute_process(COMMAND readelf -d "${BUNDLE_BINARY}" OUTPUT_VARIABLE dynamic)
+if(NOT dynamic MATCHES "NEEDED[^\n]*\\[${LIBPYTHON_SONAME}\\]")
+  message(FATAL_ERROR "${BUNDLE_BINARY} does not need ${LIBPYTHON_SONAME}:\n${dynamic}")
+endif()
+if(NOT dynamic MATCHES "FLAGS_1[^\n]*NODELETE")
+  message(FATAL_ERROR "${BUNDLE_BINARY} is not NODELETE: a host's dlclose would unmap code Python still uses")
+endif()
+file(READ_ELF "${BUNDLE_BINARY}" RUNPATH runpath RPATH rpath)
+if(NOT "${runpath}:${rpath}" MATCHES "${LIBPYTHON_DIR}")
+  message(FATAL_ERROR "${BUNDLE_BINARY} has no RPATH to ${LIBPYTHON_DIR} (runpath '${runpath}', rpath '${rpath}')")
+endif()
+message(STATUS "exports: ${symbols}; needs ${LIBPYTHON_SONAME} from ${LIBPYTHON_DIR}")

@@ -1,0 +1,52 @@
+// OpenFX strings the host needs beyond plugin/ofx_abi.h (which declares what the plugin uses).
+// Same rule as there: byte for byte the specification's values.
+#ifndef OFXHOST_OFX_NAMES_H
+#define OFXHOST_OFX_NAMES_H
+
+#include "ofx_abi.h"
+
+#define kOfxPropHostOSHandle "OfxPropHostOSHandle"
+#define kOfxImageEffectPropSetableFrameRate "OfxImageEffectPropSetableFrameRate"
+#define kOfxImageEffectPropSetableFielding "OfxImageEffectPropSetableFielding"
+#define kOfxImageEffectHostPropNativeOrigin "OfxImageEffectHostPropNativeOrigin"
+#define kOfxHostNativeOriginBottomLeft \
+  "kOfxImageEffectHostPropNativeOriginBottomLeft" /* sic: with k */
+#define kOfxParamHostPropSupportsCustomInteract "OfxParamHostPropSupportsCustomInteract"
+#define kOfxParamHostPropSupportsStringAnimation "OfxParamHostPropSupportsStringAnimation"
+#define kOfxParamHostPropSupportsChoiceAnimation "OfxParamHostPropSupportsChoiceAnimation"
+#define kOfxParamHostPropSupportsBooleanAnimation "OfxParamHostPropSupportsBooleanAnimation"
+#define kOfxParamHostPropSupportsCustomAnimation "OfxParamHostPropSupportsCustomAnimation"
+#define kOfxParamHostPropSupportsParametricAnimation "OfxParamHostPropSupportsParametricAnimation"
+#define kOfxParamHostPropMaxParameters "OfxParamHostPropMaxParameters"
+#define kOfxParamHostPropMaxPages "OfxParamHostPropMaxPages"
+#define kOfxParamHostPropPageRowColumnCount "OfxParamHostPropPageRowColumnCount"
+#define kOfxImageEffectPropMetalRenderSupported "OfxImageEffectPropMetalRenderSupported"
+#define kOfxImageEffectPropOpenCLRenderSupported "OfxImageEffectPropOpenCLRenderSupported"
+#define kOfxImageEffectPropOpenGLEnabled "OfxImageEffectPropOpenGLEnabled"
+#define kOfxImageEffectPluginPropFilePath "OfxImageEffectPluginPropFilePath"
+#define kOfxImageEffectPluginPropOverlayInteractV1 "OfxImageEffectPluginPropOverlayInteractV1"
+#define kOfxImageEffectPropClipPreferencesSlaveParam "OfxImageEffectPropClipPreferencesSlaveParam"
+#define kOfxImageEffectInstancePropEffectDuration "OfxImageEffectInstancePropEffectDuration"
+#define kOfxImageEffectPropUnmappedFrameRange "OfxImageEffectPropUnmappedFrameRange"
+#define kOfxImageEffectPropUnmappedFrameRate "OfxImageEffectPropUnmappedFrameRate"
+#define kOfxImageClipPropFieldOrder "OfxImageClipPropFieldOrder"
+#define kOfxImageFieldDoubled "OfxFieldDoubled"
+#define kOfxParamPropIsAnimating "OfxParamPropIsAnimating"
+#define kOfxParamPropIsAutoKeying "OfxParamPropIsAutoKeying"
+#define kOfxParamPropPersistant "OfxParamPropPersistant" /* sic */
+#define kOfxParamPropPluginMayWrite "OfxParamPropPluginMayWrite"
+#define kOfxParamPropCacheInvalidation "OfxParamPropCacheInvalidation"
+#define kOfxParamInvalidateValueChange "OfxParamInvalidateValueChange"
+#define kOfxParamPropDataPtr "OfxParamPropDataPtr"
+#define kOfxParamPropDimensionLabel "OfxParamPropDimensionLabel"
+#define kOfxParamPropGroupOpen "OfxParamPropGroupOpen"
+#define kOfxParamPropInteractV1 "OfxParamPropInteractV1"
+#define kOfxParamTypeDouble2D "OfxParamTypeDouble2D"
+#define kOfxParamTypeDouble3D "OfxParamTypeDouble3D"
+#define kOfxParamTypeInteger2D "OfxParamTypeInteger2D"
+#define kOfxParamTypeInteger3D "OfxParamTypeInteger3D"
+#define kOfxParamTypeRGB "OfxParamTypeRGB"
+#define kOfxParamTypeRGBA "OfxParamTypeRGBA"
+#define kOfxParamTypeCustom "OfxParamTypeCustom"
+
+#endif

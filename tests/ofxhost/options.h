@@ -1,0 +1,48 @@
+// Command-line options of ofxhost (README.md documents them).
+#ifndef OFXHOST_OPTIONS_H
+#define OFXHOST_OPTIONS_H
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "images.h"
+
+namespace ofxhost {
+
+struct KeyOption {
+  std::string param;
+  std::vector<std::pair<double, std::string>> keys;  // time, value text
+};
+
+struct EditOption {
+  int frame = 0;
+  std::string param, value;
+};
+
+struct Options {
+  std::string bundle, pluginId, describeJson;
+  std::vector<std::string> inputs;  // one per instance, or one shared by all instances
+  std::string mask, outDir, log;
+  int firstFrame = 1, lastFrame = 1;
+  std::string context;  // "", "filter" or "general"
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<KeyOption> keys;
+  std::vector<EditOption> edits;
+  Layout layout;
+  int offsetX = 0, offsetY = 0;
+  int scaleFactor = 1;  // render scale = 1 / scaleFactor
+  std::string premult;  // "" (from the components), "premultiplied", "unpremultiplied", "opaque"
+  std::string python = "none";
+  int instances = 0;  // 0: one per input
+  bool cuda = false;
+  bool dumpInputs = false;
+};
+
+// False with *error set on a usage error.
+bool parseOptions(int argc, char **argv, Options *out, std::string *error);
+const char *usage();
+
+}  // namespace ofxhost
+
+#endif

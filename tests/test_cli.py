@@ -1,0 +1,173 @@
+"""The ``neuralstyle`` command: renders equal the API's, files round-trip, errors are one line with
+the documented exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuralstyle
+from neuralstyle.cli import main
+from neuralstyle.io.images import read, read_image, write_image
+
+
+@pytest.fixture(scope="module")
+def png(tmp_path_factory: pytest.TempPathFactory, photo: np.ndarray) -> Path:
+    path = tmp_path_factory.mktemp("in") / "photo.png"
+    write_image(path, photo[:48, 16:80])
+    return path
+
+
+@pytest.fixture(scope="module")
+def exr(tmp_path_factory: pytest.TempPathFactory, textured: np.ndarray) -> Path:
+    linear = (textured[:32, :48] ** 2.2 * 1.2).astype(np.float16)
+    linear[3, 5] = [6.0, 12.0, 30.0]  # a light source
+    linear[4, 5] = [-0.25, 0.5, 0.5]  # negative lobe from a resize upstream
+    alpha = np.ones((*linear.shape[:2], 1), np.float16)
+    path = tmp_path_factory.mktemp("in") / "plate.0001.exr"
+    write_image(path, np.concatenate([linear, alpha], axis=2))
+    return path
+
+
+@pytest.fixture
+def paths(png: Path, exr: Path, tmp_path: Path) -> dict[str, Path]:
+    return {"png": png, "exr": exr, "tmp": tmp_path}
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def test_stylize_png_equals_the_api(png: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.png"
+    assert main(["stylize", str(png), "-o", str(out), "--style", "9", "--device", "cpu"]) == 0
+    expected = neuralstyle.stylize(read_image(png), 9, device="cpu")
+    assert read_image(out).tobytes() == expected.tobytes()
+    log = _last_line(capsys.readouterr().err)
+    name = neuralstyle.styles()[9].name
+    assert log.startswith("neuralstyle: in=") and f"style={name}" in log and "device=cpu" in log
+
+
+def test_exr_round_trip_keeps_float_and_highlights(exr: Path, tmp_path: Path) -> None:
+    out = tmp_path / "styled.exr"
+    args = ["stylize", str(exr), "-o", str(out), "--strength", "0.8", "--device", "cpu"]
+    assert main(args) == 0
+    source, styled = read_image(exr), read_image(out)
+    assert styled.dtype == np.float16 and styled.shape == source.shape
+    assert (styled[3, 5, :3] > 5.0).all()  # the light source is still well above 1
+    assert styled[..., 3].tobytes() == source[..., 3].tobytes()
+    expected = neuralstyle.stylize(source, 0, strength=0.8, device="cpu")
+    assert styled.tobytes() == expected.tobytes()
+    # what the network cannot see passes through: the same frame clipped to [0, 1] differs from
+    # it by exactly the clipped-off part
+    clipped = source.copy()
+    clipped[..., :3] = np.clip(source[..., :3], 0, 1)
+    reference = neuralstyle.stylize(clipped, 0, strength=0.8, device="cpu").astype(np.float32)
+    offset = source[..., :3].astype(np.float32) - clipped[..., :3]
+    np.testing.assert_allclose(styled[..., :3] - reference[..., :3], offset, atol=0.02)
+    assert styled[4, 5, 0] - reference[4, 5, 0] == pytest.approx(-0.25, abs=1e-3)
+
+
+def test_strength_zero_and_zero_mask_give_the_file_back(tmp_path: Path, photo: np.ndarray) -> None:
+    # straight-alpha PNG: nothing may be premultiplied on the way through
+    rgba = np.concatenate([photo[:24, :24], np.full((24, 24, 1), 9, np.uint8)], axis=2)
+    src = tmp_path / "straight.png"
+    write_image(src, rgba, premultiplied=False)
+    mask = tmp_path / "mask.png"
+    write_image(mask, np.zeros((24, 24, 1), np.uint8))
+    for extra in (["--strength", "0"], ["--mask", str(mask)]):
+        out = tmp_path / "out.png"
+        assert main(["stylize", str(src), "-o", str(out), "--device", "cpu", *extra]) == 0
+        assert read(out).pixels.tobytes() == rgba.tobytes()
+
+
+def test_several_inputs_into_a_folder(png: Path, exr: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "styled"
+    args = ["stylize", str(png), str(exr), "-o", str(folder), "--style", "2"]
+    args += ["--second-style", "5", "--style-blend", "0.25", "--device", "cpu"]
+    assert main(args) == 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted([exr.name, png.name])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert sum(line.startswith("neuralstyle: in=") for line in err) == 2
+    assert all("style_blend=0.25" in line for line in err if line.startswith("neuralstyle: in="))
+    expected = neuralstyle.stylize(
+        read_image(png), 2, second_style=5, style_blend=0.25, device="cpu"
+    )
+    assert read_image(folder / png.name).tobytes() == expected.tobytes()
+
+
+def test_styles_lists_all_26(capsys) -> None:
+    assert main(["styles"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 26
+    for index, (line, style) in enumerate(zip(lines, neuralstyle.styles(), strict=True)):
+        assert line.split()[:2] == [str(index), style.name]
+
+
+def test_sheet(png: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sheet.png"
+    assert main(["sheet", str(png), "-o", str(out), "--tile", "16", "--device", "cpu"]) == 0
+    sheet = read_image(out)
+    assert sheet.dtype == np.uint8 and sheet.shape[2] == 3 and sheet.shape[1] > 7 * 16
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "words"),
+    [
+        (["stylize", "{tmp}/missing.png", "-o", "{tmp}/o.png"], 4, "cannot read"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--strength", "2"], 2, "strength"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--strength", "x"], 2, "invalid float"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--style", "nope"], 2, "unknown style"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--style-blend", "0.5"], 2, "--second-style"),
+        (["stylize", "{png}", "-o", "{tmp}/o.xyz"], 4, "unknown format"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--mask", "{exr}"], 2, "mask is 48x32"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--device", "npu"], 2, "invalid choice"),
+        (["stylize", "{png}"], 2, "required: -o/--output"),
+        (["paint", "{png}"], 2, "invalid choice"),
+        ([], 2, "required: COMMAND"),
+    ],
+)
+def test_errors_are_one_line_with_the_exit_status(
+    args: list[str], status: int, words: str, paths: dict[str, Path], capsys
+) -> None:
+    argv = [a.format(**paths) for a in args]
+    tmp_path = paths["tmp"]
+    assert main(argv) == status
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("neuralstyle: error: ") and words in lines[0]
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cuda_without_a_gpu_exits_75(png: Path, tmp_path: Path, capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["stylize", str(png), "-o", str(tmp_path / "o.png"), "--device", "cuda"]) == 75
+    assert capsys.readouterr().err == (
+        "neuralstyle: error: CUDA requested but no CUDA device is available\n"
+    )
+
+
+def test_python_dash_m_runs_without_stdin(tmp_path: Path) -> None:
+    env = os.environ | {"PYTHONPATH": str(Path(neuralstyle.__file__).parents[1])}
+    failed = subprocess.run(
+        [sys.executable, "-m", "neuralstyle", "stylize", str(tmp_path / "none.exr"), "-o", "o.exr"],
+        check=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 4
+    assert failed.stderr.startswith("neuralstyle: error: cannot read")
+    assert len(failed.stderr.splitlines()) == 1
