@@ -37,11 +37,21 @@ typedef struct OfxParamSetStruct *OfxParamSetHandle;
 typedef struct OfxImageMemoryStruct *OfxImageMemoryHandle;
 typedef struct OfxMutex *OfxMutexHandle;
 
-typedef struct OfxRectI { int x1, y1, x2, y2; } OfxRectI;
-typedef struct OfxRectD { double x1, y1, x2, y2; } OfxRectD;
-typedef struct OfxPointI { int x, y; } OfxPointI;
-typedef struct OfxPointD { double x, y; } OfxPointD;
-typedef struct OfxRangeD { double min, max; } OfxRangeD;
+typedef struct OfxRectI {
+  int x1, y1, x2, y2;
+} OfxRectI;
+typedef struct OfxRectD {
+  double x1, y1, x2, y2;
+} OfxRectD;
+typedef struct OfxPointI {
+  int x, y;
+} OfxPointI;
+typedef struct OfxPointD {
+  double x, y;
+} OfxPointD;
+typedef struct OfxRangeD {
+  double min, max;
+} OfxRangeD;
 
 /* ---- status codes ------------------------------------------------------------------------ */
 #define kOfxStatOK 0
@@ -93,12 +103,16 @@ typedef OfxStatus (*OfxSetHostFn)(const OfxHost *host);
 #define kOfxPropertySuite "OfxPropertySuite"
 typedef struct OfxPropertySuiteV1 {
   OfxStatus (*propSetPointer)(OfxPropertySetHandle p, const char *name, int index, void *value);
-  OfxStatus (*propSetString)(OfxPropertySetHandle p, const char *name, int index, const char *value);
+  OfxStatus (*propSetString)(OfxPropertySetHandle p, const char *name, int index,
+                             const char *value);
   OfxStatus (*propSetDouble)(OfxPropertySetHandle p, const char *name, int index, double value);
   OfxStatus (*propSetInt)(OfxPropertySetHandle p, const char *name, int index, int value);
-  OfxStatus (*propSetPointerN)(OfxPropertySetHandle p, const char *name, int count, void *const *value);
-  OfxStatus (*propSetStringN)(OfxPropertySetHandle p, const char *name, int count, const char *const *value);
-  OfxStatus (*propSetDoubleN)(OfxPropertySetHandle p, const char *name, int count, const double *value);
+  OfxStatus (*propSetPointerN)(OfxPropertySetHandle p, const char *name, int count,
+                               void *const *value);
+  OfxStatus (*propSetStringN)(OfxPropertySetHandle p, const char *name, int count,
+                              const char *const *value);
+  OfxStatus (*propSetDoubleN)(OfxPropertySetHandle p, const char *name, int count,
+                              const double *value);
   OfxStatus (*propSetIntN)(OfxPropertySetHandle p, const char *name, int count, const int *value);
   OfxStatus (*propGetPointer)(OfxPropertySetHandle p, const char *name, int index, void **value);
   OfxStatus (*propGetString)(OfxPropertySetHandle p, const char *name, int index, char **value);
@@ -116,9 +130,10 @@ typedef struct OfxPropertySuiteV1 {
 typedef struct OfxImageEffectSuiteV1 {
   OfxStatus (*getPropertySet)(OfxImageEffectHandle effect, OfxPropertySetHandle *props);
   OfxStatus (*getParamSet)(OfxImageEffectHandle effect, OfxParamSetHandle *paramSet);
-  OfxStatus (*clipDefine)(OfxImageEffectHandle effect, const char *name, OfxPropertySetHandle *props);
-  OfxStatus (*clipGetHandle)(OfxImageEffectHandle effect, const char *name, OfxImageClipHandle *clip,
-                             OfxPropertySetHandle *props);
+  OfxStatus (*clipDefine)(OfxImageEffectHandle effect, const char *name,
+                          OfxPropertySetHandle *props);
+  OfxStatus (*clipGetHandle)(OfxImageEffectHandle effect, const char *name,
+                             OfxImageClipHandle *clip, OfxPropertySetHandle *props);
   OfxStatus (*clipGetPropertySet)(OfxImageClipHandle clip, OfxPropertySetHandle *props);
   /* region may be NULL (the whole RoI); the image must be released before the action returns. */
   OfxStatus (*clipGetImage)(OfxImageClipHandle clip, OfxTime time, const OfxRectD *region,
@@ -126,7 +141,8 @@ typedef struct OfxImageEffectSuiteV1 {
   OfxStatus (*clipReleaseImage)(OfxPropertySetHandle image);
   OfxStatus (*clipGetRegionOfDefinition)(OfxImageClipHandle clip, OfxTime time, OfxRectD *bounds);
   int (*abort)(OfxImageEffectHandle effect);
-  OfxStatus (*imageMemoryAlloc)(OfxImageEffectHandle effect, size_t nBytes, OfxImageMemoryHandle *mem);
+  OfxStatus (*imageMemoryAlloc)(OfxImageEffectHandle effect, size_t nBytes,
+                                OfxImageMemoryHandle *mem);
   OfxStatus (*imageMemoryFree)(OfxImageMemoryHandle mem);
   OfxStatus (*imageMemoryLock)(OfxImageMemoryHandle mem, void **ptr);
   OfxStatus (*imageMemoryUnlock)(OfxImageMemoryHandle mem);
@@ -153,7 +169,8 @@ typedef struct OfxParameterSuiteV1 {
   OfxStatus (*paramGetKeyIndex)(OfxParamHandle param, OfxTime time, int direction, int *index);
   OfxStatus (*paramDeleteKey)(OfxParamHandle param, OfxTime time);
   OfxStatus (*paramDeleteAllKeys)(OfxParamHandle param);
-  OfxStatus (*paramCopy)(OfxParamHandle to, OfxParamHandle from, OfxTime dstOffset, const OfxRangeD *range);
+  OfxStatus (*paramCopy)(OfxParamHandle to, OfxParamHandle from, OfxTime dstOffset,
+                         const OfxRangeD *range);
   OfxStatus (*paramEditBegin)(OfxParamSetHandle paramSet, const char *name);
   OfxStatus (*paramEditEnd)(OfxParamSetHandle paramSet);
 } OfxParameterSuiteV1;
@@ -178,13 +195,16 @@ typedef struct OfxMultiThreadSuiteV1 {
   OfxStatus (*mutexTryLock)(const OfxMutexHandle mutex);
 } OfxMultiThreadSuiteV1;
 
-/* handle: the effect instance (or descriptor), or NULL for a host-wide message. V1 is `message` only. */
+/* handle: the effect instance (or descriptor), or NULL for a host-wide message. V1 is `message`
+ * only. */
 #define kOfxMessageSuite "OfxMessageSuite"
 typedef struct OfxMessageSuiteV1 {
-  OfxStatus (*message)(void *handle, const char *messageType, const char *messageId, const char *format, ...);
+  OfxStatus (*message)(void *handle, const char *messageType, const char *messageId,
+                       const char *format, ...);
 } OfxMessageSuiteV1;
 typedef struct OfxMessageSuiteV2 {
-  OfxStatus (*message)(void *handle, const char *messageType, const char *messageId, const char *format, ...);
+  OfxStatus (*message)(void *handle, const char *messageType, const char *messageId,
+                       const char *format, ...);
   OfxStatus (*setPersistentMessage)(void *handle, const char *messageType, const char *messageId,
                                     const char *format, ...);
   OfxStatus (*clearPersistentMessage)(void *handle);
@@ -271,7 +291,8 @@ typedef struct OfxProgressSuiteV1 {
 #define kOfxImageEffectPropSupportsOverlays "OfxImageEffectPropSupportsOverlays"
 #define kOfxImageEffectPluginPropSingleInstance "OfxImageEffectPluginPropSingleInstance"
 #define kOfxImageEffectPluginPropHostFrameThreading "OfxImageEffectPluginPropHostFrameThreading"
-#define kOfxImageEffectPluginPropFieldRenderTwiceAlways "OfxImageEffectPluginPropFieldRenderTwiceAlways"
+#define kOfxImageEffectPluginPropFieldRenderTwiceAlways \
+  "OfxImageEffectPluginPropFieldRenderTwiceAlways"
 #define kOfxImageEffectPluginRenderThreadSafety "OfxImageEffectPluginRenderThreadSafety"
 #define kOfxImageEffectRenderUnsafe "OfxImageEffectRenderUnsafe"
 #define kOfxImageEffectRenderInstanceSafe "OfxImageEffectRenderInstanceSafe"

@@ -163,7 +163,7 @@ void Interpreter::start_own() {
     return;
   }
 
-  struct sigaction host_sigint {};
+  struct sigaction host_sigint{};
   sigaction(SIGINT, nullptr, &host_sigint);
 
   PyConfig config;

@@ -128,7 +128,7 @@ void own_interpreter() {
 
   // The host's SIGINT handler (the default here) survives Python and its signal module.
   py::module_::import("signal");
-  struct sigaction action {};
+  struct sigaction action{};
   sigaction(SIGINT, nullptr, &action);
   CHECK(action.sa_handler == SIG_DFL);
 
