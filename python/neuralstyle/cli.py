@@ -4,6 +4,8 @@
                         [--strength S] [--mask FILE] [--device auto|cpu|cuda]
     neuralstyle styles
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
+    neuralstyle render plate.####.exr -o out.####.exr --frames 1001-1100 [--chunk ...] [...]
+                        (image sequences for render farms: docs/farm.md)
 
 Renders go through :func:`neuralstyle.stylize`, the same engine as the plugin. Errors are one line,
 ``neuralstyle: error: <message>``, and the exit status says what failed: 2 usage or input, 3 model,
@@ -91,6 +93,10 @@ def _build_parser() -> argparse.ArgumentParser:
     add("--tile", type=int, default=192, metavar="PX", help="tile size (default 192)")
     _device_option(sheet)
     sheet.set_defaults(run=_run_sheet)
+
+    from neuralstyle.farm.cli import add_render_parser  # light: no torch until the GPU is chosen
+
+    add_render_parser(commands)
     return parser
 
 

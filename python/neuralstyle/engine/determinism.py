@@ -73,5 +73,10 @@ def _apply(profile: str, threads: int) -> None:
     torch.backends.cuda.matmul.allow_tf32 = not strict
     torch.backends.cudnn.allow_tf32 = not strict
     if strict:
-        # oneDNN splits work by thread count, so the count is part of the result.
+        # Measured with the built-in network (benchmarks/RESULTS.md, "Farm"): in fresh processes
+        # 1, 2 and 4 threads give identical bits, with oneDNN on or off, and oneDNN off is 2.4-4x
+        # slower, so oneDNN stays on (explicitly: a host may have turned it off). Changing the
+        # thread count after a process has rendered does change later bits, so it is set here,
+        # once, before the first render.
+        torch.backends.mkldnn.enabled = True  # type: ignore[assignment]  # a torch ContextProp
         torch.set_num_threads(threads)

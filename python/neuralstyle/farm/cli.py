@@ -1,0 +1,328 @@
+"""``neuralstyle render``: image sequences through the node's engine, for render farms.
+
+    neuralstyle render plate.####.exr -o styled.####.exr --frames 1001-1100 [--chunk 1001-1010]
+        [--style NAME|F:NAME,...] [--strength S|F:S,...] [--keys params.yaml] [--mask m.####.exr]
+        [--ocio CONFIG --in-cs ACEScg [--working-cs lin_rec709] [--out-cs ACEScg]]
+        [--depth half|float|8|10|12|16] [--compression zip|piz|dwaa:45|...] [--quality 95]
+        [--skip-existing] [--verify] [--profile strict|fast] [--device auto|cpu|cuda]
+        [--gpu N] [--threads N] [--cache-dir DIR] [--log-format text|json]
+        [--workers N | --scheduler tcp://HOST:PORT] [--chunk-size N] [--retries N] [--timeout S]
+
+Farm behaviour: never prompts and never reads stdin; frames are written atomically; one log line
+per frame on stderr (a progress bar only on a terminal); exit status 0 only when every frame was
+written (and verified), else 2 usage or input, 3 model, 4 image I/O, 75 retryable (device, out of
+memory, timeout, dead worker). An empty value of an optional option means "not given" (job
+templates cannot leave arguments out).
+
+The lead registers it in :mod:`neuralstyle.cli` with :func:`add_render_parser`;
+``python -m neuralstyle.farm render ...`` runs it on its own (the farm templates use that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from neuralstyle.errors import InputError, NeuralStyleError
+
+__all__ = ["add_render_parser", "main", "run"]
+
+_EPILOG = "exit status: 0 ok, 2 usage or input, 3 model, 4 image I/O, 75 retryable"
+
+
+def add_render_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``render`` command to ``commands`` (an ``add_subparsers()`` result)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "render",
+        help="render an image sequence (farm: frame ranges, chunks, OCIO, Dask)",
+        description="Stylise an image sequence as the node would, frame by frame.",
+        epilog=_EPILOG,
+    )
+    add = parser.add_argument
+    add("input", metavar="IN", help="plate.####.exr, plate.%%04d.exr, plate.@@@@.exr or a still")
+    add("-o", "--output", required=True, metavar="OUT", help="the output sequence")
+    add("--frames", metavar="RANGE", help="1001-1100, 1-10x2, 1,5,10-20 (default: IN on disk)")
+    add("--chunk", metavar="RANGE", help="render only these frames of --frames (a farm task)")
+
+    node = parser.add_argument_group("node parameters (a value, or keys FRAME:VALUE,...)")
+    node.add_argument("--style", metavar="NAME", help="built-in style (default: the first)")
+    node.add_argument("--second-style", metavar="NAME", help="a style to blend towards")
+    node.add_argument("--style-blend", metavar="W", help="weight of --second-style, 0 to 1")
+    node.add_argument("--strength", metavar="S", help="0 (pass-through) to 1 (default)")
+    node.add_argument("--keys", metavar="FILE", help="JSON/YAML: strength: {1001: 0, 1050: 1}")
+    node.add_argument("--mask", metavar="SEQ", help="mask sequence; its last channel")
+
+    colour = parser.add_argument_group("colour (OpenColorIO)")
+    colour.add_argument("--ocio", metavar="CONFIG", help="file or ocio://default (default $OCIO)")
+    colour.add_argument("--in-cs", metavar="NAME", help="the plate's colour space")
+    colour.add_argument("--working-cs", metavar="NAME", help="default lin_rec709")
+    colour.add_argument("--out-cs", metavar="NAME", help="default: --in-cs")
+
+    files = parser.add_argument_group("output files")
+    files.add_argument(
+        "--depth", default="auto", metavar="D", help="half|float|8|10|12|16 (default auto)"
+    )
+    files.add_argument(
+        "--compression", default="zip", metavar="C", help="EXR: zip, piz, dwaa:45, ..."
+    )
+    files.add_argument(
+        "--quality", type=int, default=95, metavar="Q", help="JPEG quality (default 95)"
+    )
+    files.add_argument(
+        "--skip-existing",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="keep frames already there (with --verify: those that read back whole)",
+    )
+    files.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="read every written frame back and compare",
+    )
+
+    run_group = parser.add_argument_group("process")
+    run_group.add_argument("--profile", choices=("strict", "fast"), default="strict")
+    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    run_group.add_argument("--gpu", type=int, metavar="N", help="the N-th visible GPU")
+    run_group.add_argument("--threads", type=int, metavar="N", help="CPU threads (or CUE_THREADS)")
+    run_group.add_argument("--cache-dir", metavar="DIR", help="weights cache ($NEURALSTYLE_CACHE)")
+    run_group.add_argument("--log-format", choices=("text", "json"), default="text")
+
+    dist = parser.add_argument_group("distributed (Dask)")
+    dist.add_argument("--workers", type=int, default=0, metavar="N", help="start N workers")
+    dist.add_argument("--scheduler", metavar="ADDR", help="use a running scheduler")
+    dist.add_argument("--cluster", choices=("local", "slurm", "pbs"), default="local")
+    dist.add_argument(
+        "--cluster-option", action="append", default=[], metavar="KEY=VALUE", help="jobqueue"
+    )
+    dist.add_argument("--worker-gpus", metavar="LIST", help="CUDA_VISIBLE_DEVICES per worker")
+    dist.add_argument("--task-resources", metavar="R=N,...", help="e.g. GPU=1")
+    dist.add_argument("--chunk-size", type=int, default=1, metavar="N", help="frames per task")
+    dist.add_argument("--retries", type=int, default=2, metavar="N", help="per task (default 2)")
+    dist.add_argument("--timeout", type=float, metavar="S", help="seconds per task")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed ``render`` command line; return the exit status (errors raise)."""
+    from neuralstyle.farm import environment
+
+    _blank_to_none(args)
+    _exit_on_sigterm()
+    # First, before anything imports torch: the GPU and thread choice of this process.
+    changes = environment.prepare(
+        gpu=args.gpu, threads=args.threads, profile=args.profile, cache_dir=args.cache_dir
+    )
+    job, frames = _job(args)
+    distributed = args.workers > 0 or args.scheduler is not None
+    if args.cluster != "local" and args.scheduler is not None:
+        raise InputError("--cluster and --scheduler exclude each other")
+    start = time.perf_counter()
+
+    from neuralstyle.farm.frames import format_frames
+    from neuralstyle.farm.log import FrameLog
+    from neuralstyle.farm.render import preflight
+
+    stage = preflight(job, frames)
+    with FrameLog(len(frames), args.log_format) as log:
+        log.line(
+            {
+                "event": "start",
+                "frames": format_frames(frames),
+                "profile": args.profile,
+                "mode": "dask" if distributed else "local",
+                **{k.lower(): v for k, v in changes.items() if k != "CUDA_DEVICE_ORDER"},
+            }
+        )
+        if distributed:
+            results = _run_dask(args, job, frames, log)
+        else:
+            results = _run_local(job, frames, stage, log)
+        rendered = sum(r.status == "done" for r in results)
+        log.line(
+            {
+                "event": "end",
+                "frames": len(frames),
+                "rendered": rendered,
+                "skipped": len(results) - rendered,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+        )
+    return 0
+
+
+def _exit_on_sigterm() -> None:
+    """A farm stops a task with SIGTERM: unwind (close the cluster, remove temporary files) and
+    exit 143 instead of dying mid-write."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+# Options where an empty value means "not given": job templates cannot leave an argument out.
+_OPTIONAL = (
+    "frames", "chunk", "style", "second_style", "style_blend", "strength", "keys", "mask",
+    "ocio", "in_cs", "working_cs", "out_cs", "cache_dir", "scheduler",
+)  # fmt: skip
+
+
+def _blank_to_none(args: argparse.Namespace) -> None:
+    for name in _OPTIONAL:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            setattr(args, name, None)
+
+
+def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
+    from neuralstyle.farm.colour import ColourSettings
+    from neuralstyle.farm.frames import parse_frames, restrict
+    from neuralstyle.farm.keyframes import Keyframes
+    from neuralstyle.farm.render import RenderJob
+    from neuralstyle.farm.sequences import Sequence
+    from neuralstyle.io.plates import WriteOptions
+
+    if args.frames is not None:
+        shot = parse_frames(args.frames)
+    else:
+        source = Sequence.parse(args.input)
+        shot = source.frames_on_disk()
+        if not shot:
+            raise InputError(f"no frames of {args.input} found; give --frames")
+    frames = shot if args.chunk is None else restrict(shot, parse_frames(args.chunk))
+    keyframes = Keyframes.from_sources(
+        args.keys,
+        {
+            "style": args.style,
+            "second_style": args.second_style,
+            "style_blend": args.style_blend,
+            "strength": args.strength,
+        },
+    )
+    job = RenderJob(
+        input=args.input,
+        output=args.output,
+        frames=tuple(shot),
+        keyframes=keyframes,
+        colour=ColourSettings(args.ocio, args.in_cs, args.working_cs, args.out_cs),
+        write=WriteOptions(args.depth, args.compression, args.quality),
+        mask=args.mask,
+        device=args.device,
+        skip_existing=args.skip_existing,
+        verify=args.verify,
+    )
+    return job, frames
+
+
+def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
+    from neuralstyle.farm.log import timestamp
+    from neuralstyle.farm.render import FrameRenderer
+
+    renderer = FrameRenderer(job, stage)
+    results = []
+    for frame in frames:
+        try:
+            result = renderer.render(frame)
+        except NeuralStyleError as exc:
+            log.frame(
+                {
+                    "time": timestamp(),
+                    "frame": frame,
+                    "status": "failed",
+                    "error": type(exc).__name__,
+                }
+            )
+            raise
+        results.append(result)
+        log.frame(result.fields())
+    return results
+
+
+def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -> list[Any]:
+    try:
+        import distributed  # noqa: F401  # the optional extra
+    except ImportError:
+        raise InputError(
+            "--workers and --scheduler need Dask: pip install 'neuralstyle[farm]'"
+        ) from None
+    from neuralstyle.farm.dask_backend import ClusterSettings, render_distributed
+    from neuralstyle.farm.render_process import ProcessSettings
+
+    if args.retries < 0:
+        raise InputError(f"--retries must be 0 or more, got {args.retries}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise InputError(f"--timeout must be positive, got {args.timeout:g}")
+    gpus = tuple(g.strip() for g in (args.worker_gpus or "").split(",") if g.strip())
+    if args.device == "cuda" and not gpus and args.scheduler is None:
+        from neuralstyle.farm.environment import visible_gpus
+
+        visible = visible_gpus()
+        gpus = tuple(visible) if visible else tuple(str(i) for i in range(args.workers))
+    settings = ClusterSettings(
+        scheduler=args.scheduler,
+        workers=args.workers or 1,
+        cluster=args.cluster,
+        cluster_options=_key_values(args.cluster_option, "--cluster-option"),
+        worker_gpus=gpus,
+        task_resources={
+            k: float(v)
+            for k, v in _key_values(
+                (args.task_resources or "").split(",") if args.task_resources else [],
+                "--task-resources",
+            ).items()
+        },
+        chunk_size=args.chunk_size,
+        retries=args.retries,
+        timeout=args.timeout,
+    )
+    process = ProcessSettings(args.profile, args.threads, None, args.cache_dir)
+    results: list[Any] = render_distributed(job, frames, settings, process, log)
+    return results
+
+
+def _key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{flag}: expected KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see `{self.prog} --help`)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m neuralstyle.farm render ...``: the command outside :mod:`neuralstyle.cli`."""
+    parser = _Parser(prog="neuralstyle", epilog=_EPILOG)
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    add_render_parser(commands)
+    try:
+        args = parser.parse_args(argv)
+        status: int = args.run(args)
+        return status
+    except NeuralStyleError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"neuralstyle: error: {message}", file=sys.stderr)
+        return exc.exit_code
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print("neuralstyle: interrupted", file=sys.stderr)
+        return 130
