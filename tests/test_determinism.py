@@ -71,7 +71,7 @@ def test_bad_settings_are_input_errors(
 def test_out_of_memory_is_a_device_error(
     monkeypatch: pytest.MonkeyPatch, textured: np.ndarray, error: Exception
 ) -> None:
-    def oom(self: Stylist, image: torch.Tensor) -> torch.Tensor:
+    def oom(self: Stylist, image: torch.Tensor, **_: object) -> torch.Tensor:
         raise error
 
     monkeypatch.setattr(Stylist, "__call__", oom)
@@ -83,7 +83,7 @@ def test_out_of_memory_is_a_device_error(
 def test_other_runtime_errors_are_not_disguised(
     monkeypatch: pytest.MonkeyPatch, textured: np.ndarray
 ) -> None:
-    def bug(self: Stylist, image: torch.Tensor) -> torch.Tensor:
+    def bug(self: Stylist, image: torch.Tensor, **_: object) -> torch.Tensor:
         raise RuntimeError("shape mismatch")
 
     monkeypatch.setattr(Stylist, "__call__", bug)

@@ -323,3 +323,39 @@ def test_mask_sequence_zero_keeps_the_plate(shot: tuple[str, Path], tmp_path: Pa
     left, right = slice(0, WIDTH // 2), slice(WIDTH // 2, WIDTH)
     assert np.array_equal(styled[:, left], plate[:, left])  # mask 0: the plate, bit for bit
     assert not np.array_equal(styled[:, right, :3], plate[:, right, :3])
+
+
+def test_style_image_method_with_keyed_stroke_scale(shot: tuple[str, Path], tmp_path: Path) -> None:
+    """A painting as the style on the farm: the frames equal the API's at each frame's value."""
+    import neuralstyle
+    from neuralstyle.io.images import write_image
+
+    pattern, _ = shot
+    from skimage import data
+
+    painting = tmp_path / "painting.png"
+    write_image(painting, np.ascontiguousarray(data.chelsea()[::6, ::6]))
+    done = render([pattern, "-o", str(tmp_path / "o/s.####.exr"), "--frames", "1-3",
+                   "--method", "adain", "--style", str(painting), "--preserve-colour",
+                   "luminance", "--stroke-scale", "1:1,3:2", "--device", "cpu"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    header = read_header(tmp_path / "o/s.0002.exr")
+    params = json.loads(str(header["neuralstyle:params"]))
+    assert params["method"] == "adain" and params["stroke_scale"] == 1.5
+    assert params["preserve_colour"] == "luminance"
+    for frame, scale in ((1, 1.0), (2, 1.5), (3, 2.0)):
+        plate = read_pixels(Path(pattern.replace("####", f"{frame:04d}")))[..., :4].copy()
+        expected = neuralstyle.stylize(
+            plate, painting, preserve_colour="luminance", stroke_scale=scale, device="cpu"
+        )
+        got = read_pixels(tmp_path / f"o/s.{frame:04d}.exr")[..., :4]
+        # the written file is half float: compare at its precision
+        assert np.array_equal(got, expected.astype(np.float16).astype(np.float32)), frame
+    bad = render([pattern, "-o", str(tmp_path / "x/s.####.exr"), "--frames", "1",
+                  "--style", str(tmp_path / "missing.png"), "--method", "optimize",
+                  "--device", "cpu"])  # fmt: skip
+    assert bad.returncode == 4
+    assert error_lines(bad.stderr) == [
+        f"neuralstyle: error: cannot read style image {tmp_path / 'missing.png'}: no such file"
+    ]
+    assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,29 +71,6 @@ def make_image(photo: np.ndarray, dtype: type, channels: int) -> np.ndarray:
     return np.floor(planes * top + 0.5).astype(dtype)
 
 
-class Runs:
-    """Host runs by name, started in the background; ``get`` waits for one."""
-
-    def __init__(self, built: driver.Built, root: Path) -> None:
-        self.built, self.root = built, root
-        self.pool = ThreadPoolExecutor(max_workers=2)
-        self.futures: dict[str, Future[driver.Result]] = {}
-
-    def submit(self, name: str, frames: dict[int, np.ndarray], **kwargs: Any) -> None:
-        work = self.root / name
-        trace = work / "trace.jsonl"
-        env = {"NEURALSTYLE_TRACE": str(trace), **kwargs.pop("env", {})}
-        self.futures[name] = self.pool.submit(
-            driver.run, self.built, work, frames, env=env, **kwargs
-        )
-
-    def get(self, name: str) -> driver.Result:
-        return self.futures[name].result()
-
-    def trace(self, name: str) -> list[dict[str, Any]]:
-        return driver.read_trace(self.root / name / "trace.jsonl")
-
-
 @pytest.fixture(scope="module")
 def inputs(photo: np.ndarray) -> dict[str, np.ndarray]:
     out = {
@@ -112,9 +88,9 @@ def runs(
     styles: tuple[str, str],
     inputs: dict[str, np.ndarray],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Runs]:
+) -> Iterator[driver.Runs]:
     style, second = styles
-    r = Runs(built, tmp_path_factory.mktemp("plugin"))
+    r = driver.Runs(built, tmp_path_factory.mktemp("plugin"))
     base = {"style": style}
     plain = inputs["float32-RGBA"]
     # One host process, one instance per format (a comp with twelve nodes): starting Python and
@@ -183,7 +159,7 @@ def ok(result: driver.Result) -> driver.Result:
     return result
 
 
-def assert_zero_copy(runs: Runs, name: str, result: driver.Result) -> None:
+def assert_zero_copy(runs: driver.Runs, name: str, result: driver.Result) -> None:
     """The engine's first read and only write are the host's own buffers."""
     trace = runs.trace(name)
     rendered = [
@@ -236,7 +212,11 @@ def test_descriptor(descriptor: dict[str, Any]) -> None:
 @pytest.mark.parametrize("components", list(COMPONENTS))
 @pytest.mark.parametrize("depth", list(DTYPES))
 def test_render_equals_api(
-    runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str], depth: str, components: str
+    runs: driver.Runs,
+    inputs: dict[str, np.ndarray],
+    styles: tuple[str, str],
+    depth: str,
+    components: str,
 ) -> None:
     name = f"{depth}-{components}"
     result = ok(runs.get("formats"))
@@ -249,12 +229,12 @@ def test_render_equals_api(
     assert (src["data"], dst["data"]) in traced  # the engine read and wrote the host's buffers
 
 
-def test_zero_copy_for_every_instance(runs: Runs) -> None:
+def test_zero_copy_for_every_instance(runs: driver.Runs) -> None:
     assert_zero_copy(runs, "formats", ok(runs.get("formats")))
 
 
 @pytest.mark.parametrize("layout", ["negative", "padding", "offset"])
-def test_layouts_equal_the_plain_render(runs: Runs, layout: str) -> None:
+def test_layouts_equal_the_plain_render(runs: driver.Runs, layout: str) -> None:
     plain, result = ok(runs.get("float32-RGBA")), ok(runs.get(layout))
     assert_same(result.output(1), plain.output(1), layout)
     assert_zero_copy(runs, layout, result)
@@ -276,7 +256,7 @@ def test_layouts_equal_the_plain_render(runs: Runs, layout: str) -> None:
 
 
 def test_keyframed_strength(
-    runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
+    runs: driver.Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
 ) -> None:
     result = ok(runs.get("strength-keys"))
     plain = inputs["float32-RGBA"]
@@ -289,14 +269,16 @@ def test_keyframed_strength(
 
 
 def test_keyframed_style_blend(
-    runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
+    runs: driver.Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
 ) -> None:
     result = ok(runs.get("blend-keys"))
     expected = stylize(inputs["float32-RGBA"], styles[0], second_style=styles[1], style_blend=0.5)
     assert_same(result.output(3), expected, "style blend 0.5 at frame 3")
 
 
-def test_strength_zero_is_a_bit_exact_identity(runs: Runs, inputs: dict[str, np.ndarray]) -> None:
+def test_strength_zero_is_a_bit_exact_identity(
+    runs: driver.Runs, inputs: dict[str, np.ndarray]
+) -> None:
     result = ok(runs.get("strength-0"))
     frame = result.frame(1)
     assert frame["identity"] and frame["identity_clip"] == "Source"
@@ -305,7 +287,7 @@ def test_strength_zero_is_a_bit_exact_identity(runs: Runs, inputs: dict[str, np.
 
 
 def test_mask_limits_the_effect(
-    runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
+    runs: driver.Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
 ) -> None:
     result = ok(runs.get("mask"))
     mask = np.zeros((H, W, 1), np.float32)
@@ -324,13 +306,13 @@ def all_messages(result: driver.Result) -> list[str]:
     ]
 
 
-def test_plugin_starts_python_in_a_python_free_host(runs: Runs) -> None:
+def test_plugin_starts_python_in_a_python_free_host(runs: driver.Runs) -> None:
     result = ok(runs.get("float32-RGBA"))
     assert result.log["python"]["mode"] == "none"
     assert any("started its own Python" in t for t in all_messages(result)), all_messages(result)
 
 
-def test_plugin_adopts_the_hosts_python(runs: Runs) -> None:
+def test_plugin_adopts_the_hosts_python(runs: driver.Runs) -> None:
     result = ok(runs.get("python-own"))
     assert result.log["python"]["mode"] == "own"
     assert any("adopted the host's Python" in t for t in all_messages(result)), all_messages(result)
@@ -340,7 +322,7 @@ def test_plugin_adopts_the_hosts_python(runs: Runs) -> None:
 
 
 def test_bad_value_fails_the_frame_and_the_next_renders(
-    runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
+    runs: driver.Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
 ) -> None:
     result = runs.get("bad-value")
     assert result.returncode == driver.EXIT_FAILED, result.describe()
@@ -355,7 +337,7 @@ def test_bad_value_fails_the_frame_and_the_next_renders(
     )
 
 
-def test_missing_weights_give_a_message_not_a_crash(runs: Runs) -> None:
+def test_missing_weights_give_a_message_not_a_crash(runs: driver.Runs) -> None:
     result = runs.get("no-weights")
     assert result.returncode == driver.EXIT_FAILED, result.describe()
     frame = result.frame(1)
@@ -366,7 +348,7 @@ def test_missing_weights_give_a_message_not_a_crash(runs: Runs) -> None:
 
 
 def test_concurrent_instances_equal_a_single_instance(
-    runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
+    runs: driver.Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
 ) -> None:
     result = ok(runs.get("instances"))
     single = ok(runs.get("float32-RGBA")).output(1)
@@ -377,7 +359,7 @@ def test_concurrent_instances_equal_a_single_instance(
     assert_zero_copy(runs, "instances", result)
 
 
-def test_render_scale_half(runs: Runs) -> None:
+def test_render_scale_half(runs: driver.Runs) -> None:
     result = ok(runs.get("scale-half"))
     out = result.output(1)
     assert out.shape == (H // 2, W // 2, 4)
@@ -386,7 +368,9 @@ def test_render_scale_half(runs: Runs) -> None:
     assert result.dumped_source(1).shape == out.shape
 
 
-def test_cuda_buffers(runs: Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]) -> None:
+def test_cuda_buffers(
+    runs: driver.Runs, inputs: dict[str, np.ndarray], styles: tuple[str, str]
+) -> None:
     result = runs.get("cuda")
     if result.returncode == driver.EXIT_NO_CUDA:
         pytest.skip("no CUDA runtime or device for the host's --cuda mode")

@@ -1,5 +1,6 @@
 #include "describe.h"
 
+#include <cstddef>
 #include <string>
 
 #include "clips.h"
@@ -56,6 +57,98 @@ OfxStatus define_unit_double(OfxParamSetHandle set, const char *name, const char
   return kOfxStatOK;
 }
 
+template <std::size_t N>
+OfxStatus define_choice(OfxParamSetHandle set, const char *name, const char *label,
+                        const char *hint, const ChoiceOption (&options)[N], int default_option) {
+  OfxPropertySetHandle p = define_param(set, kOfxParamTypeChoice, name, label, hint);
+  if (!p) return kOfxStatFailed;
+  for (std::size_t i = 0; i < N; ++i) {
+    set_string(p, kOfxParamPropChoiceOption, options[i].label, static_cast<int>(i));
+  }
+  set_int(p, kOfxParamPropDefault, default_option);
+  set_int(p, kOfxParamPropAnimates, 0);
+  return kOfxStatOK;
+}
+
+OfxStatus define_file(OfxParamSetHandle set, const char *name, const char *label,
+                      const char *hint) {
+  OfxPropertySetHandle p = define_param(set, kOfxParamTypeString, name, label, hint);
+  if (!p) return kOfxStatFailed;
+  set_string(p, kOfxParamPropStringMode, kOfxParamStringIsFilePath);
+  set_int(p, kOfxParamPropStringFilePathExists, 1);
+  set_string(p, kOfxParamPropDefault, "");
+  set_int(p, kOfxParamPropAnimates, 0);
+  return kOfxStatOK;
+}
+
+// An animatable double with a hard range and a slider range.
+OfxStatus define_double(OfxParamSetHandle set, const char *name, const char *label,
+                        const char *hint, double default_value, double min, double max,
+                        double display_max) {
+  OfxPropertySetHandle p = define_param(set, kOfxParamTypeDouble, name, label, hint);
+  if (!p) return kOfxStatFailed;
+  set_string(p, kOfxParamPropDoubleType, kOfxParamDoubleTypePlain);
+  set_double(p, kOfxParamPropDefault, default_value);
+  set_double(p, kOfxParamPropMin, min);
+  set_double(p, kOfxParamPropMax, max);
+  set_double(p, kOfxParamPropDisplayMin, min);
+  set_double(p, kOfxParamPropDisplayMax, display_max);
+  set_int(p, kOfxParamPropAnimates, 1);
+  return kOfxStatOK;
+}
+
+// Style images, and the controls every method takes (optimisation-only ones say so).
+OfxStatus define_control_params(OfxParamSetHandle set) {
+  OfxStatus status = define_file(set, kParamStyleFile, "Style file",
+                                 "Any image as the style (methods AdaIN and optimisation): a "
+                                 "painting, a photograph, a texture. PNG, JPEG, TIFF, EXR...");
+  if (status != kOfxStatOK) return status;
+  status = define_file(set, kParamSecondStyleFile, "Second style file",
+                       "A second style image, mixed in by Style blend (statistics or Gram "
+                       "matrices are mixed, not pixels), or painted outside the mask when the "
+                       "Mask chooses the style. Empty: none.");
+  if (status != kOfxStatOK) return status;
+  status = define_choice(set, kParamMaskMode, "Mask mode",
+                         "What the Mask clip does. Limits the effect: 0 keeps the Source, soft "
+                         "values blend. Chooses the style: 1 paints with the style, 0 with the "
+                         "second style.",
+                         kMaskModeOptions, 0);
+  if (status != kOfxStatOK) return status;
+  status = define_choice(set, kParamPreserveColour, "Preserve colour",
+                         "Keep the Source's colours and take only the style's texture. Luminance "
+                         "only: stylise the brightness. Match colour histogram: recolour the "
+                         "style image to the Source's palette first (not for built-in styles).",
+                         kPreserveColourOptions, 0);
+  if (status != kOfxStatOK) return status;
+  status = define_double(set, kParamStrokeScale, "Stroke scale",
+                         "Size of the brush strokes on the full-resolution frame, relative to the "
+                         "style's own (2: twice as large). Proxy renders keep it.",
+                         1.0, kStrokeScaleMin, kStrokeScaleMax, 4.0);
+  if (status != kOfxStatOK) return status;
+  status = define_choice(set, kParamQuality, "Quality",
+                         "Optimisation only: how long each frame is optimised (Draft 60, Standard "
+                         "200, High 500 steps per pyramid level). Large frames take minutes.",
+                         kQualityOptions, 1);
+  if (status != kOfxStatOK) return status;
+  OfxPropertySetHandle p =
+      define_param(set, kOfxParamTypeInteger, kParamSeed, "Seed",
+                   "Optimisation only: the seed of the noise start image. The same seed gives "
+                   "the same frame on every render node.");
+  if (!p) return kOfxStatFailed;
+  set_int(p, kOfxParamPropDefault, 0);
+  set_int(p, kOfxParamPropMin, 0);
+  set_int(p, kOfxParamPropAnimates, 0);
+  status = define_choice(set, kParamInit, "Start from",
+                         "Optimisation only: start from the Source (keeps its structure best) or "
+                         "from noise (seeded).",
+                         kInitOptions, 0);
+  if (status != kOfxStatOK) return status;
+  return define_double(set, kParamStyleWeight, "Style weight",
+                       "Optimisation only: weight of the style against the content; higher is "
+                       "more stylised.",
+                       kStyleWeightDefault, 0.0, kStyleWeightMax, 300.0);
+}
+
 std::string styles_hint(const char *lead) {
   std::string hint = lead;
   for (const StyleInfo &style : kStyles) {
@@ -67,6 +160,13 @@ std::string styles_hint(const char *lead) {
 OfxStatus define_params(OfxImageEffectHandle descriptor) {
   OfxParamSetHandle set = nullptr;
   if (suites().effect->getParamSet(descriptor, &set) != kOfxStatOK) return kOfxStatFailed;
+
+  OfxStatus status = define_choice(
+      set, kParamMethod, "Method",
+      "Built-in styles: 26 styles, fast. Any image: fast (AdaIN): any Style file in one pass. Any "
+      "image: best (optimisation): Gatys et al., slow (minutes per frame), reports progress.",
+      kMethodOptions, 0);
+  if (status != kOfxStatOK) return status;
 
   const std::string style_hint = styles_hint("The built-in style to paint the Source in.");
   OfxPropertySetHandle p =
@@ -86,7 +186,7 @@ OfxStatus define_params(OfxImageEffectHandle descriptor) {
   }
   set_int(p, kOfxParamPropDefault, 0);
 
-  OfxStatus status = define_unit_double(
+  status = define_unit_double(
       set, kParamStyleBlend, "Style blend",
       "Weight of the second style: 0 is the first style alone, 1 the second alone.", 0.5);
   if (status != kOfxStatOK) return status;
@@ -96,17 +196,11 @@ OfxStatus define_params(OfxImageEffectHandle descriptor) {
                               "Source unchanged, 1 the full style.",
                               1.0);
   if (status != kOfxStatOK) return status;
-
-  p = define_param(set, kOfxParamTypeChoice, kParamDevice, "Device",
-                   "Where the network runs. Auto: the GPU when there is one, else the CPU.");
-  if (!p) return kOfxStatFailed;
-  int i = 0;
-  for (const DeviceOption &option : kDeviceOptions) {
-    set_string(p, kOfxParamPropChoiceOption, option.label, i++);
-  }
-  set_int(p, kOfxParamPropDefault, 0);
-  set_int(p, kOfxParamPropAnimates, 0);
-  return kOfxStatOK;
+  status = define_control_params(set);
+  if (status != kOfxStatOK) return status;
+  return define_choice(set, kParamDevice, "Device",
+                       "Where the network runs. Auto: the GPU when there is one, else the CPU.",
+                       kDeviceOptions, 0);
 }
 
 }  // namespace

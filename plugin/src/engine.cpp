@@ -10,6 +10,7 @@
 #include "image_view.h"
 #include "interpreter.h"
 #include "messages.h"
+#include "suites.h"
 
 namespace py = pybind11;
 
@@ -37,6 +38,16 @@ py::dict params_dict(const ParamValues &p) {
   d["style_blend"] = p.style_blend;
   d["strength"] = p.strength;
   d["device"] = p.device;
+  d["method"] = p.method;
+  d["style_file"] = p.style_file;
+  d["second_style_file"] = p.second_style_file;
+  d["preserve_colour"] = p.preserve_colour;
+  d["stroke_scale"] = p.stroke_scale;
+  d["mask_mode"] = p.mask_mode;
+  d["seed"] = p.seed;
+  d["init"] = p.init;
+  d["quality"] = p.quality;
+  d["style_weight"] = p.style_weight;
   return d;
 }
 
@@ -81,15 +92,47 @@ void load(OfxImageEffectHandle effect) {
   }
 }
 
+// The host's progress bar and abort button, as the `progress(fraction) -> bool` the engine calls
+// during long renders (false: stop). Started on the first report, ended when the render ends.
+class Progress {
+ public:
+  explicit Progress(OfxImageEffectHandle effect) : effect_(effect) {}
+  ~Progress() {
+    if (started_) suites().progress->progressEnd(effect_);
+  }
+  Progress(const Progress &) = delete;
+  Progress &operator=(const Progress &) = delete;
+
+  bool report(double fraction) {
+    const Suites &s = suites();
+    if (s.progress && !started_)
+      started_ = s.progress->progressStart(effect_, "Neural Style") == kOfxStatOK;
+    const bool cancelled =
+        started_ && s.progress->progressUpdate(effect_, fraction) == kOfxStatReplyNo;
+    return !cancelled && !(s.effect->abort && s.effect->abort(effect_));
+  }
+
+ private:
+  OfxImageEffectHandle effect_;
+  bool started_ = false;
+};
+
 void render(OfxImageEffectHandle effect, const RenderCall &call) {
   load(effect);
+  Progress progress(effect);
   with_host([&](Host &host) {
+    // Called back with the GIL held, on this thread, only while host.render runs.
+    py::cpp_function report([&progress](double fraction) {
+      py::gil_scoped_release unlocked;  // the host's UI may take its time
+      return progress.report(fraction);
+    });
     py::dict dst = image_dict(call.dst, true);
     dst["window"] = py::make_tuple(call.window.x1, call.window.y1, call.window.x2, call.window.y2);
     py::object mask = call.mask ? py::object(image_dict(*call.mask, false)) : py::none();
     host.render(call.instance, image_dict(call.src, false), dst, params_dict(call.params),
                 call.time, py::make_tuple(call.render_scale[0], call.render_scale[1]),
-                py::arg("mask") = mask, py::arg("cuda_stream") = call.cuda_stream);
+                py::arg("mask") = mask, py::arg("cuda_stream") = call.cuda_stream,
+                py::arg("progress") = report);
   });
 }
 

@@ -24,6 +24,7 @@ OfxStatus fetch_suites() {
   s.param = fetch<OfxParameterSuiteV1>(kOfxParameterSuite, 1);
   s.message_v2 = fetch<OfxMessageSuiteV2>(kOfxMessageSuite, 2);
   if (!s.message_v2) s.message_v1 = fetch<OfxMessageSuiteV1>(kOfxMessageSuite, 1);
+  s.progress = fetch<OfxProgressSuiteV1>(kOfxProgressSuite, 1);
   if (!s.property || !s.effect || !s.param) return kOfxStatErrMissingHostFeature;
   g_suites = s;
   return kOfxStatOK;

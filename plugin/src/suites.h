@@ -13,6 +13,8 @@ struct Suites {
   // Optional: v2 adds persistent messages; v1 (or nothing) is the fallback.
   const OfxMessageSuiteV2 *message_v2 = nullptr;
   const OfxMessageSuiteV1 *message_v1 = nullptr;
+  // Optional: long renders (optimisation) report progress; without it they just run.
+  const OfxProgressSuiteV1 *progress = nullptr;
 };
 
 // Called from OfxPlugin::setHost and OfxSetHost (1.5): hosts call either, or both.

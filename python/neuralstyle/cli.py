@@ -1,7 +1,12 @@
 """``neuralstyle``: the node's render from a shell, for pipelines and render farms.
 
-    neuralstyle stylize IN [IN ...] -o OUT [--style NAME] [--second-style NAME --style-blend W]
-                        [--strength S] [--mask FILE] [--device auto|cpu|cuda]
+    neuralstyle stylize IN [IN ...] -o OUT [--method builtin|adain|optimize]
+                        [--style NAME|FILE] [--second-style NAME|FILE --style-blend W]
+                        [--strength S] [--mask FILE [--mask-mode strength|styles]]
+                        [--preserve-colour none|luminance|histogram] [--stroke-scale X]
+                        [--render-scale R] [--seed N --init content|noise --quality Q
+                        --style-weight W --steps N] [--device auto|cpu|cuda]
+    neuralstyle eval CONTENT STYLE RESULT [-o report.html|report.png] [--json]
     neuralstyle styles
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
     neuralstyle render plate.####.exr -o out.####.exr --frames 1001-1100 [--chunk ...] [...]
@@ -27,6 +32,7 @@ import numpy as np
 
 from neuralstyle import __version__
 from neuralstyle.errors import InputError, NeuralStyleError
+from neuralstyle.method_options import add_method_options, method_controls
 
 __all__ = ["main"]
 
@@ -74,13 +80,32 @@ def _build_parser() -> argparse.ArgumentParser:
     add = stylize.add_argument
     add("inputs", nargs="+", type=Path, metavar="IN", help="image files")
     add("-o", "--output", required=True, type=Path, metavar="OUT", help="file, or folder")
-    add("--style", default="0", metavar="NAME", help="name or index (default: the first)")
-    add("--second-style", metavar="NAME", help="a style to blend towards")
+    add("--style", default="0", metavar="NAME|FILE", help="built-in name or index, or a painting")
+    add("--second-style", metavar="NAME|FILE", help="a style to blend towards")
     add("--style-blend", type=float, metavar="W", help="weight of --second-style (default 0.5)")
     add("--strength", type=float, default=1.0, metavar="S", help="0 to 1 (default 1)")
     add("--mask", type=Path, metavar="FILE", help="its last channel: 0 keeps the source")
+    add("--stroke-scale", type=float, default=1.0, metavar="X", help="stroke size (default 1)")
+    add(
+        "--render-scale",
+        type=float,
+        default=1.0,
+        metavar="R",
+        help="the input is a proxy at this fraction of the full resolution (default 1)",
+    )
+    add_method_options(stylize)
     _device_option(stylize)
     stylize.set_defaults(run=_run_stylize)
+
+    evaluate = commands.add_parser("eval", help="quality metrics of a stylised image")
+    add = evaluate.add_argument
+    add("content", type=Path, metavar="CONTENT", help="the image before stylisation")
+    add("style", type=Path, metavar="STYLE", help="the style image")
+    add("result", type=Path, metavar="RESULT", help="the stylised image")
+    add("-o", "--output", type=Path, metavar="REPORT", help="a .html or .png report")
+    add("--json", action="store_true", help="print the numbers as one JSON object")
+    _device_option(evaluate)
+    evaluate.set_defaults(run=_run_eval)
 
     styles = commands.add_parser("styles", help="list the built-in styles")
     styles.set_defaults(run=_run_styles)
@@ -112,17 +137,25 @@ def _run_stylize(args: argparse.Namespace) -> int:
     from neuralstyle.api import stylize
     from neuralstyle.engine import determinism
     from neuralstyle.engine.device import resolve_device
-    from neuralstyle.engine.request import StyleRequest
+    from neuralstyle.engine.request import StyleImage, StyleRequest
     from neuralstyle.io.images import read, read_image, write_image
 
     if args.style_blend is not None and args.second_style is None:
         raise InputError("--style-blend needs --second-style")
     blend = 0.5 if args.style_blend is None else args.style_blend
-    # Checked before any file is touched; stylize() builds the same request again.
-    request = StyleRequest.create(args.style, args.second_style, blend, args.strength, args.device)
+    options = {"method": args.method, "stroke_scale": args.stroke_scale, **method_controls(args)}
+    # Checked (style files included) before any file is touched; the request is what renders.
+    request = StyleRequest.create(
+        args.style, args.second_style, blend, args.strength, args.device, **options
+    )
+    for style in (request.style, request.second_style):
+        if isinstance(style, StyleImage):
+            style.pixels()  # decoded now: a bad style file fails before any output is written
     device = resolve_device(request.device)
     jobs = _output_paths(args.inputs, args.output)
     mask = None if args.mask is None else read_image(args.mask)[..., -1:]
+    if args.mask is None and request.mask_mode == "styles":
+        raise InputError("--mask-mode styles needs --mask")
 
     for source, target in tqdm(jobs, desc="stylize", unit="image", disable=None, file=sys.stderr):
         start = time.perf_counter()
@@ -136,12 +169,14 @@ def _run_stylize(args: argparse.Namespace) -> int:
         out = stylize(
             pixels,
             args.style,
-            strength=args.strength,
+            strength=request.strength,
             second_style=args.second_style,
             style_blend=blend,
             mask=mask,
+            render_scale=args.render_scale,
             premultiplied=image.premultiplied,
             device=args.device,
+            **options,
         )
         write_image(target, out, premultiplied=image.premultiplied)
         fields = {
@@ -149,18 +184,47 @@ def _run_stylize(args: argparse.Namespace) -> int:
             "out": target,
             "size": f"{pixels.shape[1]}x{pixels.shape[0]}",
             "type": pixels.dtype,
-            "style": request.style.name,
-            **(
-                {"second_style": request.second_style.name, "style_blend": request.style_blend}
-                if request.second_style is not None
-                else {}
-            ),
-            "strength": request.strength,
+            **request.describe(),
             "device": device,
             "profile": determinism.active() or "none",
             "seconds": f"{time.perf_counter() - start:.2f}",
         }
         tqdm.write(f"{_PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from neuralstyle import metrics
+    from neuralstyle.engine.device import resolve_device
+    from neuralstyle.io.images import convert, read
+    from neuralstyle.io.style_image import check_style_file, style_pixels
+
+    def display(path: Path) -> np.ndarray:
+        image = read(path)
+        pixels = _as_colour(image.pixels)
+        # Metrics compare display-referred pictures: float files are encoded, alpha undone.
+        u16 = convert(pixels, "uint16", premultiplied=image.premultiplied, to_premultiplied=False)
+        return np.ascontiguousarray(u16[..., :3], dtype=np.float32) / 65535.0
+
+    content, result = display(args.content), display(args.result)
+    check_style_file(args.style)
+    style = style_pixels(read(args.style).pixels, f"style image {args.style}")
+    if content.shape != result.shape:
+        raise InputError(
+            f"content {args.content} is {content.shape[1]}x{content.shape[0]} but result "
+            f"{args.result} is {result.shape[1]}x{result.shape[0]}"
+        )
+    device = str(resolve_device(args.device))
+    numbers = metrics.evaluate(content, style, result, device=device)
+    if args.output is not None:
+        metrics.write_report(args.output, content, style, result, numbers)
+    if args.json:
+        print(json.dumps(numbers))
+    else:
+        for key, value in numbers.items():
+            print(f"{key:<15} {value:.4f}")
     return 0
 
 

@@ -36,3 +36,9 @@ class DeviceError(NeuralStyleError):
     """The requested device is unavailable or ran out of memory (retryable on another node)."""
 
     exit_code = 75
+
+
+class RenderAbortedError(NeuralStyleError):
+    """The host (or the caller's progress callback) asked a long render to stop."""
+
+    exit_code = 130

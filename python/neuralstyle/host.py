@@ -18,13 +18,13 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from neuralstyle.engine.request import StyleRequest
-from neuralstyle.errors import InputError
+from neuralstyle.errors import InputError, RenderAbortedError
 
 if TYPE_CHECKING:
     import torch
@@ -55,6 +55,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     render_scale: tuple[float, float],
     mask: Mapping[str, Any] | None = None,
     cuda_stream: int = 0,
+    progress: Callable[[float], bool] | None = None,
 ) -> None:
     """Fill ``dst["window"]`` of the output with the stylised source, or raise.
 
@@ -62,15 +63,18 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         instance: the plugin's id for the effect instance.
         src, dst, mask: image dicts (``pixels``, ``bounds``, ``components``,
             ``premultiplication``; ``dst`` also ``window``); see docs/contract.md.
-        params: ``style``, ``second_style``, ``style_blend``, ``strength``, ``device``.
-        time: the frame (recorded in the trace; the built-in styles do not depend on it).
-        render_scale: the host's proxy scale (checked; the network runs at the given size).
+        params: plain values, keys as :data:`neuralstyle.engine.request.PARAMS`.
+        time: the frame (recorded in the trace; no method depends on it).
+        render_scale: the host's proxy scale; strokes keep their size on the full frame.
         cuda_stream: the host's ``cudaStream_t`` for CUDA buffers, 0 for none.
+        progress: the host's progress bar: called with the fraction done during long renders
+            (optimisation); a False answer (the user pressed abort) stops the render.
 
     Raises:
         InputError: bad params or images (the message names the key and the allowed values).
         DeviceError: CUDA asked for but absent, or out of memory.
         ModelError: the network's weights are missing or corrupt.
+        RenderAbortedError: ``progress`` answered False.
     """
     request = StyleRequest.from_params(params)
     _check_instance(instance)
@@ -110,7 +114,17 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
             premultiplied=source.premultiplied,
             mask=None if matte is None else matte.pixels(),
             mask_rect=None if matte is None else Rect.from_ofx(matte.bounds),
+            render_scale=float(render_scale[0]),
+            progress=None if progress is None else _abortable(progress),
         )
+
+
+def _abortable(progress: Callable[[float], bool]) -> Callable[[float], None]:
+    def report(fraction: float) -> None:
+        if progress(fraction) is False:
+            raise RenderAbortedError("the render was aborted by the host")
+
+    return report
 
 
 def is_identity(params: Mapping[str, object]) -> bool:
@@ -136,9 +150,14 @@ def purge_caches() -> None:
         return
     import torch
 
-    from neuralstyle.methods.builtin import clear_cache
+    from neuralstyle.engine import stylist
+    from neuralstyle.methods import adain, builtin
+    from neuralstyle.models import encoder
 
-    clear_cache()
+    stylist.clear_cache()
+    builtin.clear_cache()
+    adain.clear_cache()
+    encoder.clear_cache()
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
 

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,27 @@ def run(
     )
     log = json.loads(log_path.read_text()) if log_path.exists() else {}
     return Result(proc.returncode, proc.stdout, proc.stderr, log, out_dir, args)
+
+
+class Runs:
+    """Host runs by name, started in the background; ``get`` waits for one."""
+
+    def __init__(self, built: Built, root: Path) -> None:
+        self.built, self.root = built, root
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.futures: dict[str, Future[Result]] = {}
+
+    def submit(self, name: str, frames: dict[int, np.ndarray], **kwargs: Any) -> None:
+        work = self.root / name
+        trace = work / "trace.jsonl"
+        env = {"NEURALSTYLE_TRACE": str(trace), **kwargs.pop("env", {})}
+        self.futures[name] = self.pool.submit(run, self.built, work, frames, env=env, **kwargs)
+
+    def get(self, name: str) -> Result:
+        return self.futures[name].result()
+
+    def trace(self, name: str) -> list[dict[str, Any]]:
+        return read_trace(self.root / name / "trace.jsonl")
 
 
 def describe(built: Built, work: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:

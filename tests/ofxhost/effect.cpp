@@ -217,6 +217,35 @@ Json Effect::takeMessages() {
   return j;
 }
 
+void Effect::progressStarted() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++progressStarts_;
+}
+
+bool Effect::progressUpdated(double fraction) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++progressUpdates_;
+  progressLast_ = fraction;
+  return abortAfter < 0 || progressUpdates_ < abortAfter;
+}
+
+void Effect::progressEnded() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++progressEnds_;
+}
+
+Json Effect::takeProgress() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Json j = Json::object();
+  j["starts"] = progressStarts_;
+  j["updates"] = progressUpdates_;
+  j["ends"] = progressEnds_;
+  j["last"] = progressLast_;
+  progressStarts_ = progressUpdates_ = progressEnds_ = 0;
+  progressLast_ = 0.0;
+  return j;
+}
+
 Json Effect::allMessages() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Json j = Json::array();

@@ -134,6 +134,14 @@ class Effect {
   // Frees images the plugin did not release; returns how many.
   int reclaimLeakedImages();
 
+  // Progress suite calls during the current frame. The host answers "abort" (kOfxStatReplyNo)
+  // from the abortAfter-th update on, as a user pressing Cancel would; -1: never.
+  void progressStarted();
+  bool progressUpdated(double fraction);  // false: abort
+  void progressEnded();
+  Json takeProgress();
+  int abortAfter = -1;
+
   int index = 0;  // instance number, for logs and output folders
 
  private:
@@ -153,6 +161,8 @@ class Effect {
   std::set<ImageHandle *> outstanding_;
   Json images_ = Json::array();
   int got_ = 0, released_ = 0;
+  int progressStarts_ = 0, progressUpdates_ = 0, progressEnds_ = 0;
+  double progressLast_ = 0.0;
 };
 
 // Messages sent with no (or an unknown) effect handle.

@@ -444,6 +444,7 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
   rec["output_buffer"] = std::move(dj);
   rec["messages"] = e.takeMessages();
   rec["persistent"] = e.persistentJson();
+  rec["progress"] = e.takeProgress();
 
   if (error.empty()) {
     rec["poison_pixels"] = static_cast<long long>(dst.countPoisonPixels());
@@ -501,6 +502,7 @@ bool Instance::prepare(const Effect::Entry &entry, std::mutex *unsafeRenderLock,
   effect_ =
       std::make_unique<Effect>(Effect::Role::Instance, "instance " + std::to_string(index_), entry);
   effect_->index = index_;
+  effect_->abortAfter = opt_.abortAfter;
   effect_->instantiateFrom(*shared_.context);
   effect_->renderLock = unsafeRenderLock;
   outDir_ = opt_.instances == 1 ? opt_.outDir

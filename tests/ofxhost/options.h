@@ -37,6 +37,7 @@ struct Options {
   int instances = 0;  // 0: one per input
   bool cuda = false;
   bool dumpInputs = false;
+  int abortAfter = -1;  // progressUpdate answers "abort" from this update on; -1: never
 };
 
 // False with *error set on a usage error.

@@ -645,9 +645,25 @@ const OfxMessageSuiteV2 kMessageSuite = {message, setPersistentMessage, clearPer
 // ---- progress suite
 // ---------------------------------------------------------------------------------
 
-OfxStatus progressStart(void *, const char *) { return kOfxStatOK; }
-OfxStatus progressUpdate(void *, double) { return kOfxStatOK; }
-OfxStatus progressEnd(void *) { return kOfxStatOK; }
+OfxStatus progressStart(void *handle, const char *) {
+  Effect *e = Effect::fromHandle(handle);
+  if (!e) return kOfxStatErrBadHandle;
+  e->progressStarted();
+  return kOfxStatOK;
+}
+
+OfxStatus progressUpdate(void *handle, double fraction) {
+  Effect *e = Effect::fromHandle(handle);
+  if (!e) return kOfxStatErrBadHandle;
+  return e->progressUpdated(fraction) ? kOfxStatOK : kOfxStatReplyNo;
+}
+
+OfxStatus progressEnd(void *handle) {
+  Effect *e = Effect::fromHandle(handle);
+  if (!e) return kOfxStatErrBadHandle;
+  e->progressEnded();
+  return kOfxStatOK;
+}
 
 const OfxProgressSuiteV1 kProgressSuite = {progressStart, progressUpdate, progressEnd};
 

@@ -4,7 +4,8 @@ The plugin (:mod:`neuralstyle.host`), the Python API and the CLI all end in :fun
 so equal settings give equal bits whichever of them asked.
 
 Per pixel, with ``x`` the source in its own units (scene-linear float, or display-referred
-integers), ``a`` its alpha and ``w = strength * mask``::
+integers), ``a`` its alpha and ``w = strength * mask`` (``w = mask`` for AdaIN, whose strength
+acts in feature space inside the method)::
 
     u      = x / a                          # unpremultiply (premultiplied RGBA only)
     c      = clip(u / full_scale, 0, 1)     # what the network can see
@@ -21,56 +22,20 @@ float16.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from neuralstyle.engine import determinism
 from neuralstyle.engine.colour import alpha_divisor, srgb_decode, srgb_encode
-from neuralstyle.engine.device import device_errors, resolve_device
+from neuralstyle.engine.device import device_errors
 from neuralstyle.engine.frames import Pixels, Rect, full_scale, is_float
-from neuralstyle.engine.request import StyleRequest
+from neuralstyle.engine.stylist import Progress, Stylist
 from neuralstyle.errors import InputError
 
 __all__ = ["Stylist", "render_frame"]
-
-
-class Stylist:
-    """A request bound to a device: the process-wide network for that device and this request's
-    style weights. The device is resolved, and the network loaded, on first use, so a pass-through
-    render touches neither.
-
-    Args:
-        request: what to render.
-        device: where to run; default: resolved from ``request.device``.
-
-    Shape:
-        - image: :math:`(3, H, W)` float32 RGB in [0, 1], display-referred, on :attr:`device`
-        - output: :math:`(3, H, W)` float32 in [0, 1]
-    """
-
-    def __init__(self, request: StyleRequest, device: torch.device | None = None) -> None:
-        self.request = request
-        self._device = device
-        self._weights: Tensor | None = None
-
-    @property
-    def device(self) -> torch.device:
-        """Raises DeviceError when the request names CUDA and there is none."""
-        if self._device is None:
-            self._device = resolve_device(self.request.device)
-        return self._device
-
-    def __call__(self, image: Tensor) -> Tensor:
-        from neuralstyle.methods.builtin import load_builtin
-        from neuralstyle.models.styles import style_weights
-
-        model = load_builtin(self.device)
-        if self._weights is None:
-            r = self.request
-            self._weights = style_weights(r.style, r.second_style, r.style_blend).to(self.device)
-        styled: Tensor = model(image[None], self._weights)[0]
-        return styled
 
 
 def render_frame(
@@ -83,13 +48,18 @@ def render_frame(
     premultiplied: bool,
     mask: Pixels | None = None,
     mask_rect: Rect | None = None,
+    render_scale: float = 1.0,
+    progress: Progress | None = None,
 ) -> None:
     """Fill ``dst`` with the stylised ``src``.
 
     Rectangles place the images in one upright canvas. ``dst`` (the render window) is written once,
     completely: where it lies outside ``src`` it becomes 0. The network sees all of ``src``, so a
     window gives the same pixels as the same part of a full render. ``mask`` (last channel; 0
-    keeps the source) counts as 0 outside ``mask_rect``.
+    keeps the source) counts as 0 outside ``mask_rect``; with the request's ``mask_mode``
+    ``"styles"`` it chooses the style instead (1: ``style``, 0: ``second_style``).
+    ``render_scale`` says which fraction of the full resolution ``src`` is (a proxy), so strokes
+    keep their size on the frame; ``progress`` is told the fraction done (and raises to abort).
 
     A strength of 0, an all-zero mask over the window or an alpha-only image copy the source
     without arithmetic (bit-exact).
@@ -113,18 +83,30 @@ def render_frame(
     device = stylist.device
     determinism.ensure()
     with device_errors(device), torch.inference_mode():
-        weight = None
+        weight = regions = None
         if mask is not None and mask_rect is not None:
-            weight = _mask_weight(mask, mask_rect, inside, device)
-            if not bool(weight.any()):
-                out_view.copy_from(src_view)
-                return
+            if stylist.request.mask_mode == "styles":
+                regions = _mask_weight(mask, mask_rect, src_rect, device)
+            else:
+                weight = _mask_weight(mask, mask_rect, inside, device)
+                if not bool(weight.any()):
+                    out_view.copy_from(src_view)
+                    return
         source = src.to_planar(device)
         if is_float(src.dtype):
             _check_finite(source, "image")
-        region = inside.within(src_rect)
+
+        def stylise(image: Tensor) -> Tensor:
+            return stylist(image, render_scale=render_scale, regions=regions, progress=progress)
+
         out = _stylise(
-            source, region, stylist, dtype=src.dtype, premultiplied=premultiplied, weight=weight
+            source,
+            inside.within(src_rect),
+            stylise,
+            strength=stylist.pixel_strength,
+            dtype=src.dtype,
+            premultiplied=premultiplied,
+            weight=weight,
         )
         out_view.write(out)
 
@@ -132,8 +114,9 @@ def render_frame(
 def _stylise(
     x: Tensor,
     region: Rect,
-    stylist: Stylist,
+    stylist: Callable[[Tensor], Tensor],
     *,
+    strength: float,
     dtype: np.dtype,
     premultiplied: bool,
     weight: Tensor | None,
@@ -154,7 +137,7 @@ def _stylise(
         opaque = (x[3, rows, cols] > 0).to(torch.float32)
         weight = opaque if weight is None else weight * opaque
     base = rgb[:, rows, cols]
-    step = (styled[:, rows, cols] - seen[:, rows, cols]) * (stylist.request.strength * scale)
+    step = (styled[:, rows, cols] - seen[:, rows, cols]) * (strength * scale)
     if divisor is not None:
         step = step * divisor[rows, cols]
     if weight is not None:

@@ -2,39 +2,111 @@
 
 The three front ends build the same :class:`StyleRequest` from the same values, so they run the
 same code and produce the same bits.
+
+Methods and the controls each one takes (a control a method cannot honour is an error from the API
+and the CLI; the node's unused parameters are ignored, since a node always has all of them):
+
+============  ======================  ===========================================================
+method        style                   controls
+============  ======================  ===========================================================
+builtin       a built-in style        strength (pixel mix), blend, mask, two styles by mask,
+                                      colour ``luminance``, stroke scale
+adain         any image               strength (the paper's feature-space alpha), blend, mask,
+                                      two styles by mask, colour ``luminance``/``histogram``,
+                                      stroke scale
+optimize      any image               all of adain's (strength is a pixel mix), plus seed, init,
+                                      quality (steps), style weight
+============  ======================  ===========================================================
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from neuralstyle.errors import InputError
 
 if TYPE_CHECKING:
     from neuralstyle.models.styles import Style
 
-__all__ = ["DEVICES", "PARAMS", "StyleRequest"]
+__all__ = [
+    "COLOUR_MODES",
+    "DEVICES",
+    "INITS",
+    "MASK_MODES",
+    "METHODS",
+    "PARAMS",
+    "QUALITIES",
+    "StyleImage",
+    "StyleRequest",
+]
 
 #: Values of the ``device`` parameter.
 DEVICES = ("auto", "cpu", "cuda")
+#: Style-transfer methods: the 26 built-in styles, any image fast (AdaIN), any image best (Gatys).
+METHODS = ("builtin", "adain", "optimize")
+#: Colour preservation (Gatys et al. 2017): none, luminance-only transfer, histogram matching.
+COLOUR_MODES = ("none", "luminance", "histogram")
+#: What the mask does: limit the effect (0 keeps the source), or choose the style (1: the first
+#: style, 0: the second).
+MASK_MODES = ("strength", "styles")
+#: Optimisation presets (evaluations per pyramid level: methods.optimize.QUALITY_STEPS).
+QUALITIES = ("draft", "standard", "high")
+INITS = ("content", "noise")
 #: The plugin's parameter names (docs/contract.md); the keys :meth:`StyleRequest.from_params` takes.
-PARAMS = ("style", "second_style", "style_blend", "strength", "device")
+PARAMS = (
+    "method",
+    "style",
+    "second_style",
+    "style_file",
+    "second_style_file",
+    "style_blend",
+    "strength",
+    "preserve_colour",
+    "stroke_scale",
+    "mask_mode",
+    "seed",
+    "init",
+    "quality",
+    "style_weight",
+    "device",
+)
+#: Stroke scale range: a tenth to ten times the painting's own stroke size on the frame.
+STROKE_SCALE_RANGE = (0.1, 10.0)
+#: Optimisation style weight range (methods.optimize.OptimizeSettings.style_weight, default 30).
+STYLE_WEIGHT_RANGE = (0.0, 1e6)
+#: Options that only the optimisation method reads.
+_OPTIMIZE_ONLY = ("seed", "init", "quality", "style_weight", "steps")
 
 
 def _unit_float(name: str, value: object) -> float:
     """``value`` as a float in [0, 1], or InputError naming the parameter and the range."""
+    return _float_in(name, value, 0.0, 1.0)
+
+
+def _float_in(name: str, value: object, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{name} must be a number from 0 to 1, got {value!r}")
+        raise InputError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
     number = float(value)
-    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
-        raise InputError(f"{name} must be from 0 to 1, got {value!r}")
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InputError(f"{name} must be from {low:g} to {high:g}, got {value!r}")
     return number
 
 
-def _style(name: str, value: object) -> Style:
+def _choice(name: str, value: object, options: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise InputError(f"{name} must be one of {', '.join(options)}, got {value!r}")
+    return value
+
+
+def _builtin(name: str, value: object) -> Style:
     """The built-in style ``value`` names, or InputError naming the parameter."""
     from neuralstyle.models.styles import Style, resolve_style
 
@@ -47,50 +119,206 @@ def _style(name: str, value: object) -> Style:
 
 
 @dataclass(frozen=True)
+class StyleImage:
+    """A painting used as a style: a file, or an array handed to the API.
+
+    Equal images give equal requests (a file by path, size and modification time; an array by its
+    bytes), so the node reloads a style file the artist has repainted, and only then.
+
+    Attributes:
+        key: what identifies the image.
+        label: what messages and logs call it (the path, or ``"<array HxW>"``).
+    """
+
+    key: str
+    label: str
+    array: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], name: str = "style") -> StyleImage:
+        """A style file; its header is checked now, its pixels read by :meth:`pixels`.
+
+        Raises:
+            ImageIOError: missing or not an image.
+            InputError: too small, too large or CMYK.
+        """
+        from neuralstyle.io.style_image import check_style_file
+
+        file = Path(path).expanduser()
+        check_style_file(file)
+        stat = file.stat()
+        return cls(key=f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}", label=str(file))
+
+    @classmethod
+    def from_array(cls, array: np.ndarray, name: str = "style") -> StyleImage:
+        """An image array (checked now; see :func:`neuralstyle.io.style_image.style_pixels`)."""
+        from neuralstyle.io.style_image import style_pixels
+
+        style_pixels(array, f"the {name} image")  # checks shape, type, size and values
+        digest = hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()
+        key = f"array|{array.shape}|{array.dtype}|{digest}"
+        label = f"<array {array.shape[1]}x{array.shape[0]}>"
+        return cls(key=key, label=label, array=array)
+
+    def pixels(self) -> np.ndarray:
+        """``(H, W, 3)`` float32 RGB in [0, 1], display-referred.
+
+        Raises:
+            ImageIOError, InputError: as :meth:`from_file` (the file may have changed since).
+        """
+        from neuralstyle.io.images import read
+        from neuralstyle.io.style_image import check_style_file, style_pixels
+
+        if self.array is not None:
+            return style_pixels(self.array, self.label)
+        check_style_file(self.label)
+        return style_pixels(read(self.label).pixels, f"style image {self.label}")
+
+
+def _style_image(name: str, value: object) -> StyleImage:
+    if isinstance(value, StyleImage):
+        return value
+    if isinstance(value, np.ndarray):
+        return StyleImage.from_array(value, name)
+    if isinstance(value, (str, os.PathLike)):
+        return StyleImage.from_file(value, name)
+    raise InputError(f"{name} must be an image file path or array, got {type(value).__name__}")
+
+
+def _is_builtin_name(value: object) -> bool:
+    from neuralstyle.models.styles import Style, resolve_style
+
+    if isinstance(value, Style) or (isinstance(value, int) and not isinstance(value, bool)):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        resolve_style(value)
+    except InputError:
+        return False
+    return True
+
+
+def _looks_like_file(value: object) -> bool:
+    if isinstance(value, os.PathLike):
+        return True
+    return isinstance(value, str) and (
+        os.sep in value or Path(value).suffix != "" or os.path.exists(value)
+    )
+
+
+@dataclass(frozen=True)
 class StyleRequest:
     """One render's settings, already checked. Build it with :meth:`create` or :meth:`from_params`.
 
     Attributes:
-        style: the built-in style.
-        second_style: a style to blend towards, or None.
-        style_blend: weight of ``second_style`` in [0, 1]; 0.0 whenever there is no second style,
-            so equal settings give equal requests.
+        method: ``"builtin"``, ``"adain"`` or ``"optimize"``.
+        style: the built-in :class:`~neuralstyle.models.styles.Style` (builtin) or a
+            :class:`StyleImage` (adain, optimize).
+        second_style: a style to blend towards (or, with ``mask_mode="styles"``, the style
+            outside the mask), or None.
+        style_blend: weight of ``second_style`` in [0, 1]; 0.0 whenever there is no second style
+            or the mask chooses the styles, so equal settings give equal requests.
         strength: 0 returns the source bit-exactly, 1 the full style.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        preserve_colour: ``"none"``, ``"luminance"`` or ``"histogram"``.
+        stroke_scale: stroke size relative to the full-resolution frame (1: as painted).
+        mask_mode: ``"strength"`` (the mask limits the effect) or ``"styles"`` (the mask's
+            inside gets ``style``, its outside ``second_style``).
+        seed, init, quality, style_weight, steps: optimisation only (None for other methods):
+            noise seed, start image, preset, weight of the style loss, and evaluations per
+            pyramid level (None: the quality preset's).
     """
 
-    style: Style
-    second_style: Style | None
+    style: Style | StyleImage
+    second_style: Style | StyleImage | None
     style_blend: float
     strength: float
     device: str
+    method: str = "builtin"
+    preserve_colour: str = "none"
+    stroke_scale: float = 1.0
+    mask_mode: str = "strength"
+    seed: int | None = None
+    init: str | None = None
+    quality: str | None = None
+    style_weight: float | None = None
+    steps: int | None = None
 
     @classmethod
     def create(
         cls,
-        style: str | int | Style = 0,
-        second_style: str | int | Style | None = None,
+        style: object = 0,
+        second_style: object = None,
         style_blend: float = 0.5,
         strength: float = 1.0,
         device: str = "auto",
+        *,
+        method: str | None = None,
+        preserve_colour: str = "none",
+        stroke_scale: float = 1.0,
+        mask_mode: str = "strength",
+        seed: int | None = None,
+        init: str | None = None,
+        quality: str | None = None,
+        style_weight: float | None = None,
+        steps: int | None = None,
     ) -> StyleRequest:
-        """Check the values and resolve style names.
+        """Check the values and resolve styles.
 
-        ``second_style`` of None or ``""`` means no blend (``style_blend`` is then ignored).
+        ``style`` is a built-in style (name, index) or, for the arbitrary-style methods, an image
+        (a path or an array). ``method`` None picks ``"builtin"`` for a built-in style and
+        ``"adain"`` for an image. ``second_style`` of None or ``""`` means none.
 
         Raises:
-            InputError: an unknown style or device, or a number outside [0, 1]; the message names
-                the parameter and the allowed values.
+            InputError: an unknown style, method or option; a number out of range; an option the
+                method does not support. The message names the parameter and the allowed values.
+            ImageIOError: a style file is missing or is not an image.
         """
-        return cls._checked(style, second_style, style_blend, strength, device)
+        if method is None:
+            # A string that is not a path is meant as a built-in name (a typo then gets "did you
+            # mean"); images and paths mean the fast arbitrary-style method.
+            image = isinstance(style, (np.ndarray, StyleImage)) or _looks_like_file(style)
+            method = "adain" if image and not _is_builtin_name(style) else "builtin"
+        method = _choice("method", method, METHODS)
+        if method != "optimize":
+            given = {
+                "seed": seed,
+                "init": init,
+                "quality": quality,
+                "style_weight": style_weight,
+                "steps": steps,
+            }
+            used = [k for k in _OPTIMIZE_ONLY if given[k] is not None]
+            if used:
+                raise InputError(f"{', '.join(used)}: only for method optimize, not {method}")
+        return cls._checked(
+            method,
+            style,
+            second_style,
+            style_blend=style_blend,
+            strength=strength,
+            device=device,
+            preserve_colour=preserve_colour,
+            stroke_scale=stroke_scale,
+            mask_mode=mask_mode,
+            seed=seed,
+            init=init,
+            quality=quality,
+            style_weight=style_weight,
+            steps=steps,
+        )
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> StyleRequest:
         """The request for the plugin's ``params`` dict (docs/contract.md). Missing keys take
-        their defaults; ``style`` and ``second_style`` are names there.
+        their defaults; ``style``/``second_style`` are built-in names and ``style_file``/
+        ``second_style_file`` paths (``""``: none). Parameters the method does not read are
+        ignored, as a node always has them all.
 
         Raises:
             InputError: an unknown key, a value of the wrong type or out of range.
+            ImageIOError: the method needs a style file that is missing or is not an image.
         """
         if not isinstance(params, Mapping):
             raise InputError(f"params must be a dict, got {type(params).__name__}")
@@ -99,40 +327,163 @@ class StyleRequest:
             raise InputError(
                 f"unknown parameter {', '.join(unknown)}; expected keys: {', '.join(PARAMS)}"
             )
-        for key in ("style", "second_style"):
+        for key, what in (
+            ("style", "a style name"),
+            ("second_style", "a style name"),
+            ("style_file", "a file path"),
+            ("second_style_file", "a file path"),
+        ):
             if key in params and not isinstance(params[key], str):
-                raise InputError(f"{key} must be a style name, got {params[key]!r}")
+                raise InputError(f"{key} must be {what}, got {params[key]!r}")
+        method = _choice("method", params.get("method", "builtin"), METHODS)
+        if method == "builtin":
+            style, second = params.get("style", 0), params.get("second_style")
+        else:
+            style = params.get("style_file", "")
+            second = params.get("second_style_file")
+            if style == "":
+                raise InputError(
+                    f"method {method} paints with a style image: set the style file (style_file)"
+                )
+        optimize = method == "optimize"
+        seed = params.get("seed", 0) if optimize else None
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise InputError(f"seed must be an integer, got {seed!r}")
         return cls._checked(
-            params.get("style", 0),
-            params.get("second_style"),
-            params.get("style_blend", 0.5),
-            params.get("strength", 1.0),
-            params.get("device", "auto"),
+            method,
+            style,
+            second,
+            style_blend=params.get("style_blend", 0.5),
+            strength=params.get("strength", 1.0),
+            device=params.get("device", "auto"),
+            preserve_colour=params.get("preserve_colour", "none"),
+            stroke_scale=params.get("stroke_scale", 1.0),
+            mask_mode=params.get("mask_mode", "strength"),
+            seed=seed,
+            init=params.get("init", "content") if optimize else None,
+            quality=params.get("quality", "standard") if optimize else None,
+            style_weight=params.get("style_weight") if optimize else None,
+            steps=None,
         )
 
     @classmethod
     def _checked(
         cls,
+        method: str,
         style: object,
         second_style: object,
+        *,
         style_blend: object,
         strength: object,
         device: object,
+        **options: Any,
     ) -> StyleRequest:
-        first = _style("style", style)
-        second = None if second_style in (None, "") else _style("second_style", second_style)
+        first, second = cls._styles(method, style, second_style)
         blend = _unit_float("style_blend", style_blend)
-        if not isinstance(device, str) or device not in DEVICES:
-            raise InputError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+        device = _choice("device", device, DEVICES)
+        colour = _choice("preserve_colour", options["preserve_colour"], COLOUR_MODES)
+        if method == "builtin" and colour == "histogram":
+            raise InputError(
+                "preserve_colour histogram recolours the style image, and the built-in styles "
+                "have none: use luminance, or method adain or optimize with a style image"
+            )
+        mask_mode = _choice("mask_mode", options["mask_mode"], MASK_MODES)
+        if mask_mode == "styles" and second is None:
+            raise InputError(
+                "mask_mode styles paints the mask's inside with style and its outside with "
+                "second_style: set a second style"
+            )
         return cls(
             style=first,
             second_style=second,
-            style_blend=blend if second is not None else 0.0,
+            style_blend=blend if second is not None and mask_mode == "strength" else 0.0,
             strength=_unit_float("strength", strength),
             device=device,
+            method=method,
+            preserve_colour=colour,
+            stroke_scale=_float_in("stroke_scale", options["stroke_scale"], *STROKE_SCALE_RANGE),
+            mask_mode=mask_mode,
+            **cls._optimize_options(method, options),
         )
+
+    @staticmethod
+    def _styles(
+        method: str, style: object, second_style: object
+    ) -> tuple[Style | StyleImage, Style | StyleImage | None]:
+        no_second = second_style is None or (isinstance(second_style, str) and second_style == "")
+        if method == "builtin":
+            for name, value in (("style", style), ("second_style", second_style)):
+                if isinstance(value, (np.ndarray, StyleImage)) or (
+                    value is not None
+                    and value != ""
+                    and not _is_builtin_name(value)
+                    and _looks_like_file(value)
+                ):
+                    raise InputError(
+                        f"{name}: the builtin method takes a built-in style name; for a style "
+                        "image use method adain or optimize"
+                    )
+            first: Style | StyleImage = _builtin("style", style)
+            second = None if no_second else _builtin("second_style", second_style)
+            return first, second
+        for name, value in (("style", style), ("second_style", second_style)):
+            if _is_builtin_name(value) and not (isinstance(value, str) and _looks_like_file(value)):
+                raise InputError(
+                    f"{name}: method {method} takes a style image (a file or an array), not the "
+                    f"built-in style {value!r}; use method builtin for the built-in styles"
+                )
+        return _style_image("style", style), (
+            None if no_second else _style_image("second_style", second_style)
+        )
+
+    @staticmethod
+    def _optimize_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        if method != "optimize":
+            return {}
+        seed = 0 if options["seed"] is None else options["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise InputError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+        weight = options["style_weight"]
+        steps = options["steps"]
+        if steps is not None and (
+            isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000
+        ):
+            raise InputError(f"steps must be an integer from 1 to 100000, got {steps!r}")
+        return {
+            "seed": seed,
+            "init": _choice("init", options["init"] or "content", INITS),
+            "quality": _choice("quality", options["quality"] or "standard", QUALITIES),
+            "style_weight": None
+            if weight is None
+            else _float_in("style_weight", weight, *STYLE_WEIGHT_RANGE),
+            "steps": steps,
+        }
 
     @property
     def is_identity(self) -> bool:
         """True when a render returns its source unchanged (strength 0)."""
         return self.strength == 0.0
+
+    def describe(self) -> dict[str, object]:
+        """The settings as plain values, for log lines and metadata."""
+        out: dict[str, object] = {"method": self.method, "style": _label(self.style)}
+        if self.second_style is not None:
+            out["second_style"] = _label(self.second_style)
+            if self.mask_mode == "strength":
+                out["style_blend"] = self.style_blend
+        out["strength"] = self.strength
+        for key, default in (
+            ("preserve_colour", "none"),
+            ("stroke_scale", 1.0),
+            ("mask_mode", "strength"),
+        ):
+            if getattr(self, key) != default:
+                out[key] = getattr(self, key)
+        for key in _OPTIMIZE_ONLY:
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+def _label(style: object) -> str:
+    return style.label if isinstance(style, StyleImage) else str(getattr(style, "name", style))

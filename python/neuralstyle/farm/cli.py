@@ -1,7 +1,10 @@
 """``neuralstyle render``: image sequences through the node's engine, for render farms.
 
     neuralstyle render plate.####.exr -o styled.####.exr --frames 1001-1100 [--chunk 1001-1010]
-        [--style NAME|F:NAME,...] [--strength S|F:S,...] [--keys params.yaml] [--mask m.####.exr]
+        [--style NAME|FILE|F:NAME,...] [--strength S|F:S,...] [--stroke-scale X|F:X,...]
+        [--keys params.yaml] [--mask m.####.exr] [--method builtin|adain|optimize]
+        [--mask-mode M] [--preserve-colour C] [--seed N --init I --optimize-quality Q
+        --style-weight W --steps N]
         [--ocio CONFIG --in-cs ACEScg [--working-cs lin_rec709] [--out-cs ACEScg]]
         [--depth half|float|8|10|12|16] [--compression zip|piz|dwaa:45|...] [--quality 95]
         [--skip-existing] [--verify] [--profile strict|fast] [--device auto|cpu|cuda]
@@ -27,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from neuralstyle.errors import InputError, NeuralStyleError
+from neuralstyle.method_options import add_method_options, method_controls
 
 __all__ = ["add_render_parser", "main", "run"]
 
@@ -48,12 +52,20 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     add("--chunk", metavar="RANGE", help="render only these frames of --frames (a farm task)")
 
     node = parser.add_argument_group("node parameters (a value, or keys FRAME:VALUE,...)")
-    node.add_argument("--style", metavar="NAME", help="built-in style (default: the first)")
-    node.add_argument("--second-style", metavar="NAME", help="a style to blend towards")
+    node.add_argument(
+        "--style", metavar="NAME|FILE", help="built-in style or style image (default: the first)"
+    )
+    node.add_argument("--second-style", metavar="NAME|FILE", help="a style to blend towards")
     node.add_argument("--style-blend", metavar="W", help="weight of --second-style, 0 to 1")
     node.add_argument("--strength", metavar="S", help="0 (pass-through) to 1 (default)")
+    node.add_argument("--stroke-scale", metavar="X", help="stroke size, 0.1 to 10 (default 1)")
     node.add_argument("--keys", metavar="FILE", help="JSON/YAML: strength: {1001: 0, 1050: 1}")
     node.add_argument("--mask", metavar="SEQ", help="mask sequence; its last channel")
+
+    add_method_options(
+        parser.add_argument_group("method (constant over the shot)"),
+        quality_flag="--optimize-quality",
+    )
 
     colour = parser.add_argument_group("colour (OpenColorIO)")
     colour.add_argument("--ocio", metavar="CONFIG", help="file or ocio://default (default $OCIO)")
@@ -173,7 +185,8 @@ def _exit_on_sigterm() -> None:
 
 # Options where an empty value means "not given": job templates cannot leave an argument out.
 _OPTIONAL = (
-    "frames", "chunk", "style", "second_style", "style_blend", "strength", "keys", "mask",
+    "frames", "chunk", "style", "second_style", "style_blend", "strength", "stroke_scale", "keys",
+    "mask",
     "ocio", "in_cs", "working_cs", "out_cs", "cache_dir", "scheduler",
 )  # fmt: skip
 
@@ -208,8 +221,10 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
             "second_style": args.second_style,
             "style_blend": args.style_blend,
             "strength": args.strength,
+            "stroke_scale": args.stroke_scale,
         },
     )
+
     job = RenderJob(
         input=args.input,
         output=args.output,
@@ -221,6 +236,8 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
         device=args.device,
         skip_existing=args.skip_existing,
         verify=args.verify,
+        method=args.method,
+        controls=method_controls(args),
     )
     return job, frames
 

@@ -1,7 +1,8 @@
 """Animated node parameters for a command-line render, evaluated as the OpenFX node's host does.
 
-The node's doubles (``strength``, ``style_blend``) interpolate linearly between keys and hold
-their first/last value outside them; its choices (``style``, ``second_style``) step: the value of
+The node's doubles (``strength``, ``style_blend``, ``stroke_scale``) interpolate linearly between
+keys and hold their first/last value outside them; its choices and files (``style``,
+``second_style``: built-in names or style image paths) step: the value of
 the last key at or before the frame (the first key before it). This is tests/ofxhost's rule and
 the same double arithmetic, ``v0 + (t - t0) / (t1 - t0) * (v1 - v0)``, so a frame rendered here gets
 bit-for-bit the value the node would get at that time.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from neuralstyle.errors import InputError
 
-__all__ = ["ANIMATABLE", "DEFAULTS", "Curve", "Keyframes"]
+__all__ = ["ANIMATABLE", "DEFAULTS", "RANGES", "Curve", "Keyframes"]
 
 #: Parameter -> interpolation: the node's doubles are linear, its choices step.
 ANIMATABLE = {
@@ -29,13 +30,17 @@ ANIMATABLE = {
     "second_style": "step",
     "style_blend": "linear",
     "strength": "linear",
+    "stroke_scale": "linear",
 }
+#: The range of each linear parameter (the node's min and max).
+RANGES = {"style_blend": (0.0, 1.0), "strength": (0.0, 1.0), "stroke_scale": (0.1, 10.0)}
 #: The node's defaults (docs/contract.md), used for parameters nobody set.
 DEFAULTS: dict[str, float | str] = {
     "style": "0",
     "second_style": "",
     "style_blend": 0.5,
     "strength": 1.0,
+    "stroke_scale": 1.0,
 }
 
 
@@ -183,11 +188,12 @@ def _value(name: str, value: object) -> float | str:
     flag = name.replace("_", "-")
     if ANIMATABLE[name] == "linear":
         number = _number(value, flag)
-        if not 0.0 <= number <= 1.0:
-            raise InputError(f"{flag} must be from 0 to 1, got {value!r}")
+        low, high = RANGES[name]
+        if not low <= number <= high:
+            raise InputError(f"{flag} must be from {low:g} to {high:g}, got {value!r}")
         return number
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InputError(f"{flag} must be a style name or index, got {value!r}")
+        raise InputError(f"{flag} must be a style name, index or image file, got {value!r}")
     return str(value).strip()

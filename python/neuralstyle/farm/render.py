@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,6 +60,10 @@ class RenderJob:
         device: ``auto``, ``cpu`` or ``cuda``.
         skip_existing: leave frames whose output exists (and verifies, with ``verify``).
         verify: read every written frame back and compare it with what was written.
+        method: ``builtin``, ``adain`` or ``optimize`` (None: from the style, as the API).
+        controls: the method's settings that do not animate, as :func:`neuralstyle.stylize`
+            takes them (``preserve_colour``, ``mask_mode``, ``seed``, ``init``, ``quality``,
+            ``style_weight``, ``steps``).
     """
 
     input: str
@@ -71,6 +76,8 @@ class RenderJob:
     device: str = "auto"
     skip_existing: bool = False
     verify: bool = False
+    method: str | None = None
+    controls: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Hooks(Protocol):
@@ -102,7 +109,7 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
             f"but {len(job.frames)} frames are rendered"
         )
     job.write.check(target.path(frames[0] if frames else 0))
-    _check_params(job.keyframes)
+    _check_params(job)
     stage = job.colour.check()
     for frame in frames:
         if os.path.abspath(source.path(frame)) == os.path.abspath(target.path(frame)):
@@ -114,19 +121,22 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
     return stage
 
 
-def _check_params(keyframes: Keyframes) -> None:
-    """Every key's value, as the node's parameter checks see it (styles resolved)."""
+def _check_params(job: RenderJob) -> None:
+    """Every key's value, as the node's parameter checks see it (styles and files resolved)."""
     from neuralstyle.engine.request import StyleRequest
 
-    for name, curve in keyframes.curves.items():
+    base = {name: curve.keys[0][1] for name, curve in job.keyframes.curves.items()}
+    for name, curve in job.keyframes.curves.items():
         for _, value in curve.keys:
-            values: dict[str, Any] = {"style": "0", "second_style": None}
-            values[name] = value
+            values = {**base, name: value}
             StyleRequest.create(
                 values["style"],
-                values["second_style"],
-                values.get("style_blend", 0.5),
-                values.get("strength", 1.0),
+                values["second_style"] or None,
+                float(values["style_blend"]),
+                float(values["strength"]),
+                method=job.method,
+                stroke_scale=float(values["stroke_scale"]),
+                **job.controls,
             )
 
 
@@ -237,7 +247,7 @@ class FrameRenderer:
         clock.lap("colour_in")
         params = self.job.keyframes.at(frame)
         styled = _stylize(
-            colour, params, mask, plate.premultiplied and self.stage is None, self.job.device
+            colour, params, mask, plate.premultiplied and self.stage is None, self.job
         )
         clock.lap("stylise")
         if self.stage is not None:
@@ -331,7 +341,10 @@ class FrameRenderer:
     def _frame_header(self, frame: int, params: dict[str, float | str]) -> dict[str, Any]:
         header: dict[str, Any] = {
             "neuralstyle:frame": int(frame),
-            "neuralstyle:params": json.dumps(params, sort_keys=True),
+            "neuralstyle:params": json.dumps(
+                {**params, "method": self.job.method or "auto", **self.job.controls},
+                sort_keys=True,
+            ),
         }
         if self.stage is not None:
             header.update(self.stage.describe())
@@ -358,20 +371,23 @@ def _stylize(
     params: dict[str, float | str],
     mask: np.ndarray | None,
     premultiplied: bool,
-    device: str,
+    job: RenderJob,
 ) -> np.ndarray:
     from neuralstyle.api import stylize
 
-    second = params["second_style"] or None
+    second = str(params["second_style"]) or None
     return stylize(
         colour,
-        params["style"],  # type: ignore[arg-type]  # a style name from the keyframes
+        str(params["style"]),
+        method=job.method,
         strength=float(params["strength"]),
-        second_style=second,  # type: ignore[arg-type]
+        second_style=second,
         style_blend=float(params["style_blend"]),
+        stroke_scale=float(params["stroke_scale"]),
         mask=mask,
         premultiplied=premultiplied,
-        device=device,
+        device=job.device,
+        **job.controls,
     )
 
 

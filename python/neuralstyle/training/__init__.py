@@ -1,0 +1,1 @@
+"""Training of the networks we ship ourselves (the AdaIN decoder). Not imported by the engine."""
