@@ -40,20 +40,30 @@ OfxPropertySetHandle define_param(OfxParamSetHandle set, const char *type, const
   return props;
 }
 
-// A [0, 1] slider that animates: the host interpolates its keys, we read them at the render time.
-OfxStatus define_unit_double(OfxParamSetHandle set, const char *name, const char *label,
-                             const char *hint, double default_value) {
+// An animatable double with a hard range and a slider range: the host interpolates its keys, we
+// read them at the render time. Null when the host refused it.
+OfxPropertySetHandle define_double(OfxParamSetHandle set, const char *name, const char *label,
+                                   const char *hint, double default_value, double min, double max,
+                                   double display_max) {
   OfxPropertySetHandle p = define_param(set, kOfxParamTypeDouble, name, label, hint);
-  if (!p) return kOfxStatFailed;
+  if (!p) return nullptr;
   set_string(p, kOfxParamPropDoubleType, kOfxParamDoubleTypePlain);
   set_double(p, kOfxParamPropDefault, default_value);
-  set_double(p, kOfxParamPropMin, 0.0);
-  set_double(p, kOfxParamPropMax, 1.0);
-  set_double(p, kOfxParamPropDisplayMin, 0.0);
-  set_double(p, kOfxParamPropDisplayMax, 1.0);
+  set_double(p, kOfxParamPropMin, min);
+  set_double(p, kOfxParamPropMax, max);
+  set_double(p, kOfxParamPropDisplayMin, min);
+  set_double(p, kOfxParamPropDisplayMax, display_max);
+  set_int(p, kOfxParamPropAnimates, 1);
+  return p;
+}
+
+// A [0, 1] slider.
+OfxStatus define_unit_double(OfxParamSetHandle set, const char *name, const char *label,
+                             const char *hint, double default_value) {
+  OfxPropertySetHandle p = define_double(set, name, label, hint, default_value, 0.0, 1.0, 1.0);
+  if (!p) return kOfxStatFailed;
   set_double(p, kOfxParamPropIncrement, 0.01);
   set_int(p, kOfxParamPropDigits, 3);
-  set_int(p, kOfxParamPropAnimates, 1);
   return kOfxStatOK;
 }
 
@@ -81,22 +91,6 @@ OfxStatus define_file(OfxParamSetHandle set, const char *name, const char *label
   return kOfxStatOK;
 }
 
-// An animatable double with a hard range and a slider range.
-OfxStatus define_double(OfxParamSetHandle set, const char *name, const char *label,
-                        const char *hint, double default_value, double min, double max,
-                        double display_max) {
-  OfxPropertySetHandle p = define_param(set, kOfxParamTypeDouble, name, label, hint);
-  if (!p) return kOfxStatFailed;
-  set_string(p, kOfxParamPropDoubleType, kOfxParamDoubleTypePlain);
-  set_double(p, kOfxParamPropDefault, default_value);
-  set_double(p, kOfxParamPropMin, min);
-  set_double(p, kOfxParamPropMax, max);
-  set_double(p, kOfxParamPropDisplayMin, min);
-  set_double(p, kOfxParamPropDisplayMax, display_max);
-  set_int(p, kOfxParamPropAnimates, 1);
-  return kOfxStatOK;
-}
-
 // Style images, and the controls every method takes (optimisation-only ones say so).
 OfxStatus define_control_params(OfxParamSetHandle set) {
   OfxStatus status = define_file(set, kParamStyleFile, "Style file",
@@ -120,11 +114,12 @@ OfxStatus define_control_params(OfxParamSetHandle set) {
                          "style image to the Source's palette first (not for built-in styles).",
                          kPreserveColourOptions, 0);
   if (status != kOfxStatOK) return status;
-  status = define_double(set, kParamStrokeScale, "Stroke scale",
-                         "Size of the brush strokes on the full-resolution frame, relative to the "
-                         "style's own (2: twice as large). Proxy renders keep it.",
-                         1.0, kStrokeScaleMin, kStrokeScaleMax, 4.0);
-  if (status != kOfxStatOK) return status;
+  if (!define_double(set, kParamStrokeScale, "Stroke scale",
+                     "Size of the brush strokes on the full-resolution frame, relative to the "
+                     "style's own (2: twice as large). Proxy renders keep it.",
+                     1.0, kStrokeScaleMin, kStrokeScaleMax, 4.0)) {
+    return kOfxStatFailed;
+  }
   status = define_choice(set, kParamQuality, "Quality",
                          "Optimisation only: how long each frame is optimised (Draft 60, Standard "
                          "200, High 500 steps per pyramid level). Large frames take minutes.",
@@ -143,10 +138,12 @@ OfxStatus define_control_params(OfxParamSetHandle set) {
                          "from noise (seeded).",
                          kInitOptions, 0);
   if (status != kOfxStatOK) return status;
-  return define_double(set, kParamStyleWeight, "Style weight",
-                       "Optimisation only: weight of the style against the content; higher is "
-                       "more stylised.",
-                       kStyleWeightDefault, 0.0, kStyleWeightMax, 300.0);
+  const bool ok =
+      define_double(set, kParamStyleWeight, "Style weight",
+                    "Optimisation only: weight of the style against the content; higher is "
+                    "more stylised.",
+                    kStyleWeightDefault, 0.0, kStyleWeightMax, 300.0);
+  return ok ? kOfxStatOK : kOfxStatFailed;
 }
 
 std::string styles_hint(const char *lead) {

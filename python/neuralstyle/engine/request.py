@@ -21,6 +21,7 @@ optimize      any image               all of adain's (strength is a pixel mix), 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -128,6 +129,7 @@ class StyleImage:
     Attributes:
         key: what identifies the image.
         label: what messages and logs call it (the path, or ``"<array HxW>"``).
+        array: for an array, its pixels as :meth:`pixels` gives them (converted once).
     """
 
     key: str
@@ -145,20 +147,22 @@ class StyleImage:
         from neuralstyle.io.style_image import check_style_file
 
         file = Path(path).expanduser()
-        check_style_file(file)
+        if not file.is_file():
+            check_style_file(file)  # raises the message for a missing file
         stat = file.stat()
-        return cls(key=f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}", label=str(file))
+        key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        _check_header(key, str(file))
+        return cls(key=key, label=str(file))
 
     @classmethod
     def from_array(cls, array: np.ndarray, name: str = "style") -> StyleImage:
         """An image array (checked now; see :func:`neuralstyle.io.style_image.style_pixels`)."""
         from neuralstyle.io.style_image import style_pixels
 
-        style_pixels(array, f"the {name} image")  # checks shape, type, size and values
-        digest = hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()
-        key = f"array|{array.shape}|{array.dtype}|{digest}"
+        pixels = style_pixels(array, f"the {name} image")  # checks shape, type, size, values
+        digest = hashlib.sha1(pixels.tobytes()).hexdigest()
         label = f"<array {array.shape[1]}x{array.shape[0]}>"
-        return cls(key=key, label=label, array=array)
+        return cls(key=f"array|{pixels.shape}|{digest}", label=label, array=pixels)
 
     def pixels(self) -> np.ndarray:
         """``(H, W, 3)`` float32 RGB in [0, 1], display-referred.
@@ -170,9 +174,18 @@ class StyleImage:
         from neuralstyle.io.style_image import check_style_file, style_pixels
 
         if self.array is not None:
-            return style_pixels(self.array, self.label)
+            return self.array
         check_style_file(self.label)
         return style_pixels(read(self.label).pixels, f"style image {self.label}")
+
+
+@functools.lru_cache(maxsize=64)
+def _check_header(key: str, path: str) -> None:
+    """:func:`~neuralstyle.io.style_image.check_style_file`, once per version of a file: the node
+    builds its request on every render and every identity query (a failed check is not cached)."""
+    from neuralstyle.io.style_image import check_style_file
+
+    check_style_file(path)
 
 
 def _style_image(name: str, value: object) -> StyleImage:

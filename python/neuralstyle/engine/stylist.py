@@ -85,7 +85,7 @@ class Stylist:
     def __init__(self, request: StyleRequest, device: torch.device | None = None) -> None:
         self.request = request
         self._device = device
-        self._weights: Tensor | None = None
+        self._weights: list[Tensor] | None = None  # the built-in network's, on the device
 
     @property
     def device(self) -> torch.device:
@@ -93,6 +93,12 @@ class Stylist:
         if self._device is None:
             self._device = resolve_device(self.request.device)
         return self._device
+
+    @property
+    def styles(self) -> list[Style | StyleImage]:
+        """The request's style, and its second style when there is one."""
+        r = self.request
+        return [r.style] if r.second_style is None else [r.style, r.second_style]
 
     @property
     def pixel_strength(self) -> float:
@@ -148,26 +154,26 @@ class Stylist:
 
         r = self.request
         model = load_builtin(self.device)
+        if self._weights is None:
+            # Two styles by mask: one network pass per style, mixed by the mask; otherwise one
+            # pass with the CIN parameters mixed.
+            mixes = (
+                [(s, None, 0.0) for s in self.styles]
+                if masks is not None
+                else [(r.style, r.second_style, r.style_blend)]
+            )
+            self._weights = [style_weights(*m).to(self.device) for m in mixes]  # type: ignore[arg-type]
         colour = cast("ColourMode", r.preserve_colour)
         content, _ = prepare_colour(x, [], colour)
-        if masks is not None:
-            inside = model(content, style_weights(r.style).to(self.device))  # type: ignore[arg-type]
-            outside = model(content, style_weights(r.second_style).to(self.device))  # type: ignore[arg-type]
-            styled = masks[0] * inside + masks[1] * outside
-        else:
-            if self._weights is None:
-                self._weights = style_weights(r.style, r.second_style, r.style_blend).to(  # type: ignore[arg-type]
-                    self.device
-                )
-            styled = model(content, self._weights)
+        passes = [model(content, w) for w in self._weights]
+        styled = passes[0] if masks is None else masks[0] * passes[0] + masks[1] * passes[1]
         out: Tensor = finish_colour(styled, x, colour)
         return out
 
     def _styles(self, long_side: int) -> tuple[list[Tensor], list[float]]:
         """The style images at ``long_side`` on the device, and their blend weights."""
         r = self.request
-        images = [r.style] if r.second_style is None else [r.style, r.second_style]
-        tensors = [self._style_tensor(image, long_side) for image in images]
+        tensors = [self._style_tensor(image, long_side) for image in self.styles]
         if r.second_style is None:
             return tensors, [1.0]
         if r.mask_mode == "styles":
@@ -195,11 +201,10 @@ class Stylist:
         images, weights = self._styles(plan.style_long_side)
         styles: list[Tensor | StyleStatistics] = list(images)
         if r.preserve_colour == "none":  # otherwise the styles are recoloured to each frame
-            sources = [r.style] if r.second_style is None else [r.style, r.second_style]
-            for i, (source, image) in enumerate(zip(sources, images, strict=True)):
+            for i, (source, image) in enumerate(zip(self.styles, images, strict=True)):
                 key = (
                     "adain",
-                    getattr(source, "key", None),
+                    cast("StyleImage", source).key,
                     plan.style_long_side,
                     str(self.device),
                 )

@@ -23,7 +23,6 @@ frame of a shot (:meth:`AdaINStylizer.style_statistics`).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +34,7 @@ from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.spatial import partition, resize_mask
 from neuralstyle.errors import DeviceError, InputError, ModelError
+from neuralstyle.methods.per_device import PerDevice
 from neuralstyle.models.decoder import AdaINDecoder, DecoderWeights, load_decoder_weights
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 from neuralstyle.ops.adain import adain, calc_mean_std
@@ -251,22 +251,14 @@ class AdaINStylizer:
         return out[:, :, :h, :w].clamp(0.0, 1.0)
 
 
-_cache: dict[torch.device, AdaINStylizer] = {}
-_lock = threading.Lock()
+_loaded: PerDevice[AdaINStylizer] = PerDevice(AdaINStylizer)
 
 
 def load_adain(device: torch.device | str = "cpu") -> AdaINStylizer:
     """The process-wide :class:`AdaINStylizer` with the shipped decoder on ``device``."""
-    key = torch.device(device)
-    if key.type == "cuda" and key.index is None and torch.cuda.is_available():
-        key = torch.device("cuda", torch.cuda.current_device())  # "cuda" and "cuda:0": one entry
-    with _lock:
-        if key not in _cache:
-            _cache[key] = AdaINStylizer(key)
-        return _cache[key]
+    return _loaded.get(device)
 
 
 def clear_cache() -> None:
     """Drop the loaded stylizers (for ``purge_caches``)."""
-    with _lock:
-        _cache.clear()
+    _loaded.clear()

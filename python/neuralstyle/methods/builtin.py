@@ -6,13 +6,13 @@ keeps one loaded network per device for the whole process (a render farm process
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 
 import torch
 from torch import Tensor
 
 from neuralstyle.errors import DeviceError, InputError
+from neuralstyle.methods.per_device import PerDevice
 from neuralstyle.models.cin_net import CINNet
 from neuralstyle.models.weights import load_builtin_weights
 
@@ -66,28 +66,14 @@ class BuiltinStyles:
             raise DeviceError(f"out of memory on {self.device} stylising a {shape} image") from exc
 
 
-_cache: dict[torch.device, BuiltinStyles] = {}
-_lock = threading.Lock()
-
-
-def _canonical(device: torch.device | str) -> torch.device:
-    d = torch.device(device)
-    # "cuda" and "cuda:0" are one device: one cache entry
-    if d.type == "cuda" and d.index is None and torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())
-    return d
+_loaded: PerDevice[BuiltinStyles] = PerDevice(BuiltinStyles)
 
 
 def load_builtin(device: torch.device | str) -> BuiltinStyles:
     """The process-wide :class:`BuiltinStyles` for ``device``, loaded on first use (thread-safe)."""
-    key = _canonical(device)
-    with _lock:
-        if key not in _cache:
-            _cache[key] = BuiltinStyles(key)
-        return _cache[key]
+    return _loaded.get(device)
 
 
 def clear_cache() -> None:
     """Drop every loaded network (for ``purge_caches``); the next :func:`load_builtin` reloads."""
-    with _lock:
-        _cache.clear()
+    _loaded.clear()
