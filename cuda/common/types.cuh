@@ -21,9 +21,13 @@ struct bf16 {
 __device__ __forceinline__ float to_float(float v) { return v; }
 
 __device__ __forceinline__ float to_float(f16 v) {
+#ifdef NS_CPU_EMULATION  // tests/cudaemu runs these sources on the CPU, where PTX is not
+  return ns_emu_half_to_float(v.bits);
+#else
   float r;
   asm("cvt.f32.f16 %0, %1;" : "=f"(r) : "h"(v.bits));
   return r;
+#endif
 }
 
 __device__ __forceinline__ float to_float(bf16 v) {
@@ -41,7 +45,11 @@ __device__ __forceinline__ float from_float<float>(float v) {
 template <>
 __device__ __forceinline__ f16 from_float<f16>(float v) {
   f16 r;
+#ifdef NS_CPU_EMULATION
+  r.bits = ns_emu_float_to_half(v);
+#else
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.bits) : "f"(v));
+#endif
   return r;
 }
 
