@@ -11,6 +11,7 @@ from neuralstyle.controls import (
     RgbToYiq,
     YiqToRgb,
     finish_colour,
+    frame_size_of,
     inside_outside,
     luminance,
     match_color_histogram,
@@ -26,6 +27,7 @@ from neuralstyle.controls import (
     rgb_to_yiq,
     stroke_plan,
     transfer_chroma,
+    upsample_consistent,
     yiq_to_rgb,
 )
 from neuralstyle.errors import InputError
@@ -191,6 +193,33 @@ class TestStrokeScale:
             stroke_plan((0, 10))
         with pytest.raises(InputError, match="unknown proxy mode"):
             stroke_plan((10, 10), proxy="half")  # type: ignore[arg-type]
+
+    def test_frame_size_of_a_proxy(self) -> None:
+        assert frame_size_of((540, 960), 0.5) == (1080, 1920)
+        assert frame_size_of((540, 960), 0.5, (1079, 1919)) == (1079, 1919)
+        assert frame_size_of((540, 960), 1.0, (540, 960)) == (540, 960)
+        with pytest.raises(InputError, match="is not a frame of 1920x1084"):
+            frame_size_of((540, 960), 0.5, (1084, 1920))
+        with pytest.raises(InputError, match="frame_size must be"):
+            frame_size_of((540, 960), 0.5, (0, 1920))
+
+    def test_upsampled_proxy_downsamples_back_to_itself(self, textured: np.ndarray) -> None:
+        proxy = resize_image(_img(textured), (48, 80))
+        size = (96, 160)
+
+        def error(up: torch.Tensor) -> float:
+            return float((resize_image(up, (48, 80)) - proxy).abs().mean())
+
+        up = upsample_consistent(proxy, size)
+        assert up.shape == (1, 3, 96, 160) and up.min() >= 0 and up.max() <= 1
+        bicubic = resize_image(proxy, size)
+        assert error(up) < 0.2 * error(bicubic)
+        # the contrast a bicubic upsampling loses: more detail than bicubic, none invented
+        # beyond the proxy's own (it still downsamples to it)
+        assert float(up.std()) > float(bicubic.std())
+        assert upsample_consistent(proxy, (48, 80)) is proxy
+        with pytest.raises(InputError, match="smaller than"):
+            upsample_consistent(proxy, (24, 160))
 
     def test_resize(self, textured: np.ndarray) -> None:
         x = _img(textured)

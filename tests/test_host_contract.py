@@ -277,6 +277,7 @@ def test_release_and_purge_keep_rendering_correct(rgba: np.ndarray) -> None:
         ({"dst": {"pixels": "u16"}}, "dst must have the components and depth of src"),
         ({"time": float("nan")}, "time must be a finite number"),
         ({"render_scale": (0.0, 1.0)}, "render_scale must be two positive numbers"),
+        ({"frame_size": (30, 44.0)}, "frame_size must be (height, width) in pixels"),
     ],
 )
 def test_bad_calls_raise_input_errors(rgba: np.ndarray, change: dict, words: str) -> None:
@@ -300,6 +301,38 @@ def test_bad_calls_raise_input_errors(rgba: np.ndarray, change: dict, words: str
     with pytest.raises(InputError) as info:
         host.render(40, **call)
     assert words in str(info.value)
+
+
+def test_proxy_renders_the_frame_size_the_host_gives(rgba: np.ndarray) -> None:
+    # a 15x22 proxy at render scale 0.5 is of a 30x44 frame or a 29x43 one
+    proxy = np.ascontiguousarray(_in(np.float32, rgba)[::2, ::2])
+    bounds = _bounds(0, 0, proxy)
+
+    def render(frame_size: tuple[int, int] | None) -> np.ndarray:
+        dst = HostImage(np.zeros_like(proxy))
+        src = HostImage(proxy)
+        host.render(
+            41,
+            src.image(bounds),
+            dst.image(bounds) | {"window": bounds},
+            PARAMS,
+            1.0,
+            (0.5, 0.5),
+            frame_size=frame_size,
+        )
+        return dst.upright.copy()
+
+    def api(frame_size: tuple[int, int] | None) -> np.ndarray:
+        return neuralstyle.stylize(proxy, 7, render_scale=0.5, frame_size=frame_size, device="cpu")
+
+    odd = render((29, 43))
+    assert odd.tobytes() == api((29, 43)).tobytes()
+    assert odd.tobytes() != api(None).tobytes()
+    assert render(None).tobytes() == api(None).tobytes() == api((30, 44)).tobytes()
+    # not a frame this source is the proxy of (a crop upstream): the source's own size rules
+    assert render((60, 88)).tobytes() == api(None).tobytes()
+    with pytest.raises(InputError, match="is not a frame of 88x60"):
+        api((60, 88))
 
 
 def test_nan_pixels_give_a_message_not_a_black_frame(rgba: np.ndarray) -> None:

@@ -215,6 +215,37 @@ class TestStylizeOptimize:
         assert torch.equal(a, b)
         assert not torch.equal(a, c)
 
+    def test_proxy_is_the_first_level_of_the_full_render(
+        self, encoder: MultiLayerEncoder, photo: np.ndarray, textured: np.ndarray
+    ) -> None:
+        from neuralstyle import metrics
+        from neuralstyle.controls import resize_image
+
+        content, style = _t(photo, 96)[..., :64, :], _t(textured, 96)  # style: 58x96
+        settings = OptimizeSettings(steps=15, min_level_size=48)  # two levels: 32x48, 64x96
+        full = stylize_optimize(content, [style], settings=settings, encoder=encoder)
+        # the host's proxy: the frame box-filtered to half size, in 8 bits
+        half = resize_image(content, (32, 48)).mul(255).round().div(255)
+        proxy = stylize_optimize(
+            half, [resize_image(style, (29, 48))], settings=settings, encoder=encoder
+        )
+
+        def rgb(x: torch.Tensor) -> np.ndarray:
+            return x[0].permute(1, 2, 0).numpy()
+
+        down = resize_image(full, (32, 48))
+        assert metrics.ssim(rgb(proxy), rgb(down)) >= 0.9
+        # without the pyramid term the fine level moves what the proxy showed
+        loose = stylize_optimize(
+            content,
+            [style],
+            settings=OptimizeSettings(steps=15, min_level_size=48, pyramid_weight=0.0),
+            encoder=encoder,
+        )
+        assert metrics.ssim(rgb(proxy), rgb(resize_image(loose, (32, 48)))) < metrics.ssim(
+            rgb(proxy), rgb(down)
+        )
+
     def test_adam_pyramid_blend_and_masks(
         self, encoder: MultiLayerEncoder, photo: np.ndarray, textured: np.ndarray
     ) -> None:

@@ -85,6 +85,7 @@ def runs(
     )
     r.submit("adain-proxy", {1: plate}, params=adain, render_scale=0.5)
     r.submit("adain-full", {1: plate}, params=adain)
+    r.submit("adain-proxy-odd", {1: plate[: H - 1, : W - 1]}, params=adain, render_scale=0.5)
     r.submit(
         "missing-then-fixed",
         {1: plate, 2: plate},
@@ -167,6 +168,15 @@ def test_proxy_looks_like_the_full_render(runs: driver.Runs) -> None:
 
     down = full.reshape(H // 2, 2, W // 2, 2, 4).mean(axis=(1, 3))
     assert metrics.ssim(display(proxy), display(down)) >= 0.9
+
+
+def test_proxy_of_an_odd_frame_knows_the_frame_size(runs: driver.Runs) -> None:
+    # 47x63 at render scale 0.5 is a 24x32 image, as is 48x64: the plugin tells the engine
+    # which (the Source's region of definition), and the engine renders the right frame
+    proxy = ok(runs.get("adain-proxy-odd")).output(1)
+    assert proxy.shape == (H // 2, W // 2, 4)
+    assert [r["frame_size"] for r in runs.trace("adain-proxy-odd")] == [[H - 1, W - 1]]
+    assert [r["frame_size"] for r in runs.trace("adain-full")] == [[H, W]]
 
 
 def test_missing_style_file_is_a_message_and_the_next_frame_renders(runs: driver.Runs) -> None:

@@ -1,5 +1,6 @@
 #include "clips.h"
 
+#include <cmath>
 #include <string>
 
 #include "action_error.h"
@@ -28,6 +29,20 @@ bool source_rod(const ClipHandles &clips, OfxPropertySetHandle in_args, OfxRectD
 }
 
 }  // namespace
+
+void source_frame_size(const ClipHandles &clips, OfxTime time, int size[2]) {
+  size[0] = size[1] = 0;
+  OfxRectD rod{0, 0, 0, 0};
+  if (suites().effect->clipGetRegionOfDefinition(clips.source, time, &rod) != kOfxStatOK) return;
+  double aspect = get_double(clip_props(clips.source), kOfxImagePropPixelAspectRatio, 0, 1.0);
+  if (!(aspect > 0.0)) aspect = 1.0;
+  const double height = std::round(rod.y2 - rod.y1);
+  const double width = std::round((rod.x2 - rod.x1) / aspect);
+  if (height >= 1.0 && width >= 1.0 && height < 1e6 && width < 1e6) {
+    size[0] = static_cast<int>(height);
+    size[1] = static_cast<int>(width);
+  }
+}
 
 ClipHandles fetch_clip_handles(OfxImageEffectHandle effect) {
   ClipHandles clips;

@@ -26,6 +26,11 @@ bool is_connected(OfxImageClipHandle clip);
 // in a form we render.
 OfxStatus get_clip_preferences(const ClipHandles &clips, OfxPropertySetHandle out_args);
 
+// (height, width) in pixels of the Source's region of definition at full resolution (render
+// scale 1), or {0, 0} when the host does not say. Regions of definition are in canonical
+// coordinates: render-scale independent, x scaled by the pixel aspect ratio.
+void source_frame_size(const ClipHandles &clips, OfxTime time, int size[2]);
+
 // The Source's region of definition.
 OfxStatus get_region_of_definition(const ClipHandles &clips, OfxPropertySetHandle in_args,
                                    OfxPropertySetHandle out_args);

@@ -129,10 +129,13 @@ void render(OfxImageEffectHandle effect, const RenderCall &call) {
     py::dict dst = image_dict(call.dst, true);
     dst["window"] = py::make_tuple(call.window.x1, call.window.y1, call.window.x2, call.window.y2);
     py::object mask = call.mask ? py::object(image_dict(*call.mask, false)) : py::none();
+    py::object frame_size = call.frame_size[0] > 0
+                                ? py::object(py::make_tuple(call.frame_size[0], call.frame_size[1]))
+                                : py::none();
     host.render(call.instance, image_dict(call.src, false), dst, params_dict(call.params),
                 call.time, py::make_tuple(call.render_scale[0], call.render_scale[1]),
                 py::arg("mask") = mask, py::arg("cuda_stream") = call.cuda_stream,
-                py::arg("progress") = report);
+                py::arg("progress") = report, py::arg("frame_size") = frame_size);
   });
 }
 

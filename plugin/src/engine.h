@@ -41,10 +41,12 @@ struct RenderCall {
   ParamValues params;
   double time = 0.0;
   double render_scale[2] = {1.0, 1.0};
+  int frame_size[2] = {0, 0};      // (height, width) of the Source at render scale 1; 0: unknown
   std::uintptr_t cuda_stream = 0;  // the host's cudaStream_t, 0 for none
 };
 
-// neuralstyle.host.render(instance, src, dst, params, time, render_scale, mask=, cuda_stream=).
+// neuralstyle.host.render(instance, src, dst, params, time, render_scale, mask=, cuda_stream=,
+// progress=, frame_size=).
 // Calls load(effect) first.
 void render(OfxImageEffectHandle effect, const RenderCall &call);
 

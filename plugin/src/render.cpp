@@ -47,6 +47,7 @@ OfxStatus render(Instance &instance, OfxPropertySetHandle in_args) {
         reinterpret_cast<std::uintptr_t>(get_pointer(in_args, kOfxImageEffectPropCudaStream));
   }
   call.params = read_params(instance.params, call.time);
+  source_frame_size(instance.clips, call.time, call.frame_size);
 
   const ClipImage src(instance.clips.source, call.time);
   if (!src.props()) throw ActionError(kOfxStatFailed, "no Source image" + at_time(call.time));

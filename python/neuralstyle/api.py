@@ -36,6 +36,7 @@ def stylize(
     preserve_colour: str = "none",
     stroke_scale: float = 1.0,
     render_scale: float = 1.0,
+    frame_size: tuple[int, int] | None = None,
     seed: int | None = None,
     init: str | None = None,
     quality: str | None = None,
@@ -76,6 +77,9 @@ def stylize(
             large), from 0.1 to 10.
         render_scale: which fraction of the full resolution ``image`` is (a proxy); strokes keep
             their size on the frame, so a proxy looks like the full render downsampled.
+        frame_size: ``(H, W)`` of the full-resolution frame ``image`` is a proxy of (default:
+            its size over ``render_scale``, rounded; give it when the frame's sides need not
+            be even: a proxy alone does not tell 1080x1919 from 1080x1920).
         seed, init, quality, style_weight, steps: ``optimize`` only: the noise seed (default 0),
             ``"content"`` (default) or ``"noise"`` start, ``"draft"``, ``"standard"`` (default)
             or ``"high"`` (60, 200, 500 evaluations per pyramid level), the style loss weight
@@ -95,6 +99,7 @@ def stylize(
         DeviceError: CUDA asked for but absent, or out of memory.
         ModelError: a network's weights are missing or corrupt.
     """
+    from neuralstyle.controls.scale import frame_size_of
     from neuralstyle.engine.frames import CpuPixels, Rect
     from neuralstyle.engine.render import Stylist, render_frame
     from neuralstyle.engine.request import StyleRequest
@@ -139,6 +144,7 @@ def stylize(
         mask=mask_pixels,
         mask_rect=rect,
         render_scale=float(render_scale),
+        frame_size=frame_size_of((height, width), float(render_scale), frame_size),
         progress=progress,
     )
     return out

@@ -56,6 +56,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     mask: Mapping[str, Any] | None = None,
     cuda_stream: int = 0,
     progress: Callable[[float], bool] | None = None,
+    frame_size: tuple[int, int] | None = None,
 ) -> None:
     """Fill ``dst["window"]`` of the output with the stylised source, or raise.
 
@@ -69,6 +70,9 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         cuda_stream: the host's ``cudaStream_t`` for CUDA buffers, 0 for none.
         progress: the host's progress bar: called with the fraction done during long renders
             (optimisation); a False answer (the user pressed abort) stops the render.
+        frame_size: ``(height, width)`` of the source's region of definition at full
+            resolution, when the host knows it (a proxy alone does not tell an odd side from
+            an even one); ignored when ``src`` is not that region at ``render_scale``.
 
     Raises:
         InputError: bad params or images (the message names the key and the allowed values).
@@ -93,7 +97,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         raise InputError(
             f"cuda_stream must be a stream handle (an integer >= 0), got {cuda_stream!r}"
         )
-    _trace(instance, time, source, target)
+    _trace(instance, time, source, target, frame_size)
 
     from neuralstyle.engine.frames import Rect
     from neuralstyle.engine.render import render_frame
@@ -115,6 +119,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
             mask=None if matte is None else matte.pixels(),
             mask_rect=None if matte is None else Rect.from_ofx(matte.bounds),
             render_scale=float(render_scale[0]),
+            frame_size=_frame_size(frame_size, source, float(render_scale[0])),
             progress=None if progress is None else _abortable(progress),
         )
 
@@ -283,6 +288,20 @@ def _check_frame(time: object, render_scale: object) -> None:
         raise InputError(f"render_scale must be two positive numbers, got {render_scale!r}")
 
 
+def _frame_size(
+    frame_size: object, source: _HostImage, render_scale: float
+) -> tuple[int, int] | None:
+    if frame_size is None:
+        return None
+    from neuralstyle.controls.scale import check_frame_size, is_render_of
+
+    frame = check_frame_size(frame_size)
+    x1, y1, x2, y2 = source.bounds
+    # A host may hand over less than the region of definition (a crop upstream, a tile): then
+    # the source is not the frame, and its own size over the render scale is the best guess.
+    return frame if is_render_of((y2 - y1, x2 - x1), render_scale, frame) else None
+
+
 def _stylist(instance: int, request: StyleRequest, device: torch.device | None) -> Stylist:
     """The instance's cached :class:`Stylist`, rebuilt when its settings change."""
     from neuralstyle.engine.render import Stylist
@@ -327,11 +346,13 @@ def _host_stream(cuda: bool, cuda_stream: int) -> Iterator[None]:
         torch.cuda.current_stream().synchronize()
 
 
-def _trace(instance: int, time: float, src: _HostImage, dst: _HostImage) -> None:
+def _trace(
+    instance: int, time: float, src: _HostImage, dst: _HostImage, frame_size: object
+) -> None:
     path = os.environ.get(ENV_TRACE)
     if not path:
         return
-    record: dict[str, object] = {"instance": instance, "time": time}
+    record: dict[str, object] = {"instance": instance, "time": time, "frame_size": frame_size}
     for role, image in (("src", src), ("dst", dst)):
         ptr, strides, owns = _memory(image.raw)
         record |= {f"{role}_ptr": ptr, f"{role}_strides": strides, f"{role}_owns_data": owns}

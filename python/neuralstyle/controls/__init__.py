@@ -19,9 +19,11 @@ from neuralstyle.controls.colour import (
 from neuralstyle.controls.scale import (
     ProxyMode,
     StrokePlan,
+    frame_size_of,
     resize_image,
     resize_long_side,
     stroke_plan,
+    upsample_consistent,
 )
 from neuralstyle.controls.spatial import inside_outside, partition, resize_mask
 
@@ -33,6 +35,7 @@ __all__ = [
     "StrokePlan",
     "YiqToRgb",
     "finish_colour",
+    "frame_size_of",
     "inside_outside",
     "luminance",
     "match_color_histogram",
@@ -48,5 +51,6 @@ __all__ = [
     "rgb_to_yiq",
     "stroke_plan",
     "transfer_chroma",
+    "upsample_consistent",
     "yiq_to_rgb",
 ]

@@ -49,6 +49,7 @@ def render_frame(
     mask: Pixels | None = None,
     mask_rect: Rect | None = None,
     render_scale: float = 1.0,
+    frame_size: tuple[int, int] | None = None,
     progress: Progress | None = None,
 ) -> None:
     """Fill ``dst`` with the stylised ``src``.
@@ -59,7 +60,8 @@ def render_frame(
     keeps the source) counts as 0 outside ``mask_rect``; with the request's ``mask_mode``
     ``"styles"`` it chooses the style instead (1: ``style``, 0: ``second_style``).
     ``render_scale`` says which fraction of the full resolution ``src`` is (a proxy), so strokes
-    keep their size on the frame; ``progress`` is told the fraction done (and raises to abort).
+    keep their size on the frame; ``frame_size``, when known, is ``src``'s size at full
+    resolution (:func:`~neuralstyle.controls.frame_size_of`); ``progress`` is told the fraction done (and raises to abort).
 
     A strength of 0, an all-zero mask over the window or an alpha-only image copy the source
     without arithmetic (bit-exact).
@@ -97,7 +99,13 @@ def render_frame(
             _check_finite(source, "image")
 
         def stylise(image: Tensor) -> Tensor:
-            return stylist(image, render_scale=render_scale, regions=regions, progress=progress)
+            return stylist(
+                image,
+                render_scale=render_scale,
+                frame_size=frame_size,
+                regions=regions,
+                progress=progress,
+            )
 
         out = _stylise(
             source,

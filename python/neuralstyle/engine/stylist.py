@@ -5,8 +5,9 @@ Stroke scale and proxies (DESIGN decision 6): every method is told the full-reso
 (the image size divided by the render scale), and :func:`neuralstyle.controls.stroke_plan` derives
 the working size and the style image's size from it. The feed-forward methods paint strokes of a
 fixed size in working pixels, so their proxies run at the full frame size and are downsampled
-(``exact``; a half-size run is a different drawing, SSIM 0.3-0.55 to the downsampled full render
-for the built-in styles, 0.09 for AdaIN); optimisation runs the first levels of its own pyramid
+(``exact``; the proxy frame is upsampled by back-projection, which keeps its contrast; a
+half-size run is a different drawing, SSIM 0.3-0.55 to the downsampled full render for the
+built-in styles, 0.09 for AdaIN); optimisation runs the first levels of its own pyramid
 (``scaled``). For the built-in network, stroke scale shrinks (or grows) the working size instead
 of a style image it does not have.
 """
@@ -111,11 +112,18 @@ class Stylist:
         image: Tensor,
         *,
         render_scale: float = 1.0,
+        frame_size: tuple[int, int] | None = None,
         regions: Tensor | None = None,
         progress: Progress | None = None,
     ) -> Tensor:
-        """Stylise ``image``, a frame rendered at ``render_scale`` of the full resolution."""
-        from neuralstyle.controls.scale import resize_image, stroke_plan
+        """Stylise ``image``, a frame of ``frame_size`` (default: its size over the render
+        scale) rendered at ``render_scale`` of the full resolution."""
+        from neuralstyle.controls.scale import (
+            frame_size_of,
+            resize_image,
+            stroke_plan,
+            upsample_consistent,
+        )
 
         r = self.request
         if r.mask_mode == "styles" and regions is None:
@@ -124,7 +132,7 @@ class Stylist:
                 "0: second style)"
             )
         size = (int(image.shape[1]), int(image.shape[2]))
-        frame = (max(1, round(size[0] / render_scale)), max(1, round(size[1] / render_scale)))
+        frame = frame_size_of(size, render_scale, frame_size)
         plan = stroke_plan(frame, render_scale, r.stroke_scale, proxy=PROXY_MODES[r.method])
         if r.method == "builtin":
             # The network has no style image to scale: its strokes scale with the working size.
@@ -133,7 +141,12 @@ class Stylist:
             working = (max(1, round(plan_size[0] / s)), max(1, round(plan_size[1] / s)))
         else:
             working = plan.working_size
-        x = resize_image(image[None], working)
+        grows = working[0] >= size[0] and working[1] >= size[1]
+        x = (
+            upsample_consistent(image[None], working)
+            if grows
+            else resize_image(image[None], working)
+        )
         masks = None
         if regions is not None and r.mask_mode == "styles":
             from neuralstyle.controls.spatial import inside_outside, resize_mask
