@@ -61,7 +61,8 @@ def render_frame(
     ``"styles"`` it chooses the style instead (1: ``style``, 0: ``second_style``).
     ``render_scale`` says which fraction of the full resolution ``src`` is (a proxy), so strokes
     keep their size on the frame; ``frame_size``, when known, is ``src``'s size at full
-    resolution (:func:`~neuralstyle.controls.frame_size_of`); ``progress`` is told the fraction done (and raises to abort).
+    resolution (:func:`~neuralstyle.controls.frame_size_of`); ``progress`` is told the fraction
+    done (and raises to abort).
 
     A strength of 0, an all-zero mask over the window or an alpha-only image copy the source
     without arithmetic (bit-exact).
