@@ -157,7 +157,7 @@ class Stylist:
         elif r.method == "adain":
             out = self._adain(x, plan, masks)
         else:
-            out = self._optimize(x, plan, masks, progress)
+            out = self._optimize(x, plan, frame, masks, progress)
         return resize_image(out, size)[0]
 
     def _builtin(self, x: Tensor, masks: list[Tensor] | None) -> Tensor:
@@ -236,9 +236,11 @@ class Stylist:
         self,
         x: Tensor,
         plan: StrokePlan,
+        frame: tuple[int, int],
         masks: list[Tensor] | None,
         progress: Progress | None,
     ) -> Tensor:
+        from neuralstyle.controls.scale import stroke_plan
         from neuralstyle.methods.optimize import (
             OptimizeProgress,
             OptimizeSettings,
@@ -261,10 +263,13 @@ class Stylist:
                 done = p.level * p.steps + min(p.step, p.steps)
                 report(done / (p.levels * p.steps))
 
+        # The styles at the full render's size, whatever the render scale: each pyramid level,
+        # the proxy's as the full render's, resizes those same pixels (stylize_optimize).
+        full_size = stroke_plan(frame, 1.0, r.stroke_scale).style_long_side
         # The render runs in inference mode; the optimisation needs autograd, and tensors of its
         # own (inference tensors cannot be saved for the backward pass).
         with torch.inference_mode(False), torch.enable_grad():
-            images, weights = self._styles(plan.style_long_side)
+            images, weights = self._styles(full_size)
             out = stylize_optimize(
                 x.clone(),
                 [s.clone() for s in images],
@@ -273,5 +278,6 @@ class Stylist:
                 settings=settings,
                 preserve_colour=r.preserve_colour,  # type: ignore[arg-type]
                 callback=callback,
+                style_long_side=plan.style_long_side,
             )
         return out

@@ -220,6 +220,14 @@ def _check_image(name: str, x: object) -> Tensor:
 _Parts = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
 
 
+def _level_style(style: Tensor, long_side: int) -> Tensor:
+    """A style image for a pyramid level: its long side ``long_side``, each side >= 16 (VGG-19's
+    deepest style layer needs a pixel)."""
+    h, w = style.shape[-2:]
+    s = long_side / max(h, w)
+    return resize_image(style, (max(16, round(h * s)), max(16, round(w * s))))
+
+
 def _snap(image: Tensor) -> Tensor:
     """``image`` rounded to 8-bit steps.
 
@@ -306,14 +314,16 @@ def stylize_optimize(
     encoder: MultiLayerEncoder | None = None,
     callback: Callable[[OptimizeProgress], None] | None = None,
     progress: bool | None = None,
+    style_long_side: int | None = None,
 ) -> Tensor:
     """Stylise ``content`` by optimisation (Gatys et al. 2016).
 
     Args:
         content: the frame at the working resolution.
-        styles: one or more style images, already at their working size (see
-            :func:`neuralstyle.controls.stroke_plan`); each pyramid level shrinks them with
-            the frame, so strokes keep their size relative to it.
+        styles: one or more style images, at their working size (see
+            :func:`neuralstyle.controls.stroke_plan`) unless ``style_long_side`` is given;
+            each pyramid level shrinks them with the frame, so strokes keep their size
+            relative to it.
         style_weights: blend weights, one per style (default equal); without ``masks`` the
             styles' Gram matrices are mixed into one target.
         masks: spatial control: one soft mask per style on the content grid; each style's Gram
@@ -326,6 +336,11 @@ def stylize_optimize(
         callback: called after every loss evaluation with :class:`OptimizeProgress`; raise
             from it to abort.
         progress: show a tqdm bar (``None``: only on a terminal).
+        style_long_side: the styles' long side at the working size; each level resizes the
+            given images (any size) to its share of it. A proxy passes the styles at the full
+            render's size, so that its level and the full render's first level resize the
+            same pixels the same way (the optimisation is chaotic: a style resized otherwise
+            by a pixel is a different painting).
 
     Returns:
         The stylised frame, RGB in [0, 1], on ``content``'s device.
@@ -383,12 +398,10 @@ def stylize_optimize(
     )
     try:
         for level, level_size in enumerate(sizes):
-            factor = level_size[0] / size[0]
+            share = max(level_size) / max(size)
             c_level = _snap(resize_image(content_in, level_size))
             st_level = [
-                resize_image(
-                    st, (max(16, round(st.shape[2] * factor)), max(16, round(st.shape[3] * factor)))
-                )
+                _level_style(st, round(share * (style_long_side or max(st.shape[-2:]))))
                 for st in style_in
             ]
             m_level = None if mask_list is None else [resize_mask(m, level_size) for m in mask_list]
