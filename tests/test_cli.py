@@ -117,6 +117,16 @@ def test_sheet(png: Path, tmp_path: Path) -> None:
     assert sheet.dtype == np.uint8 and sheet.shape[2] == 3 and sheet.shape[1] > 7 * 16
 
 
+def test_proxy_with_the_frame_size_equals_the_api(png: Path, tmp_path: Path) -> None:
+    out = tmp_path / "proxy.png"
+    argv = ["stylize", str(png), "-o", str(out), "--style", "4", "--device", "cpu"]
+    assert main([*argv, "--render-scale", "0.5", "--frame-size", "127x97"]) == 0
+    expected = neuralstyle.stylize(
+        read_image(png), 4, render_scale=0.5, frame_size=(97, 127), device="cpu"
+    )
+    assert read_image(out).tobytes() == expected.tobytes()
+
+
 @pytest.mark.parametrize(
     ("args", "status", "words"),
     [
@@ -129,6 +139,21 @@ def test_sheet(png: Path, tmp_path: Path) -> None:
         (["stylize", "{png}", "-o", "{tmp}/o.png", "--mask", "{exr}"], 2, "mask is 48x32"),
         (["stylize", "{png}", "-o", "{tmp}/o.png", "--device", "npu"], 2, "invalid choice"),
         (["stylize", "{png}"], 2, "required: -o/--output"),
+        (["stylize", "{png}", "-o", "{tmp}/o.png", "--frame-size", "64"], 2, "WIDTHxHEIGHT"),
+        (
+            [
+                "stylize",
+                "{png}",
+                "-o",
+                "{tmp}/o.png",
+                "--render-scale",
+                "0.5",
+                "--frame-size",
+                "64x48",
+            ],
+            2,
+            "is not a frame of 64x48",
+        ),
         (["paint", "{png}"], 2, "invalid choice"),
         ([], 2, "required: COMMAND"),
     ],

@@ -4,7 +4,7 @@
                         [--style NAME|FILE] [--second-style NAME|FILE --style-blend W]
                         [--strength S] [--mask FILE [--mask-mode strength|styles]]
                         [--preserve-colour none|luminance|histogram] [--stroke-scale X]
-                        [--render-scale R] [--seed N --init content|noise --quality Q
+                        [--render-scale R [--frame-size WxH]] [--seed N --init content|noise --quality Q
                         --style-weight W --steps N] [--device auto|cpu|cuda]
     neuralstyle eval CONTENT STYLE RESULT [-o report.html|report.png] [--json]
     neuralstyle styles
@@ -93,6 +93,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="R",
         help="the input is a proxy at this fraction of the full resolution (default 1)",
     )
+    add(
+        "--frame-size",
+        type=_frame_size,
+        metavar="WxH",
+        help="with --render-scale: the full frame's size (default: the input's size over R; "
+        "give it when a side of the frame is odd)",
+    )
     add_method_options(stylize)
     _device_option(stylize)
     stylize.set_defaults(run=_run_stylize)
@@ -129,6 +136,14 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto"
     )
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    """``"1919x1080"`` -> ``(1080, 1919)``: (height, width) from the usual width x height."""
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, got {text!r}")
+    return int(height), int(width)
 
 
 def _run_stylize(args: argparse.Namespace) -> int:
@@ -174,6 +189,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
             style_blend=blend,
             mask=mask,
             render_scale=args.render_scale,
+            frame_size=args.frame_size,
             premultiplied=image.premultiplied,
             device=args.device,
             **options,
