@@ -4,8 +4,9 @@
                         [--style NAME|FILE] [--second-style NAME|FILE --style-blend W]
                         [--strength S] [--mask FILE [--mask-mode strength|styles]]
                         [--preserve-colour none|luminance|histogram] [--stroke-scale X]
-                        [--render-scale R [--frame-size WxH]] [--seed N --init content|noise --quality Q
-                        --style-weight W --steps N] [--device auto|cpu|cuda]
+                        [--render-scale R [--frame-size WxH]]
+                        [--seed N --init content|noise --quality Q --style-weight W --steps N]
+                        [--device auto|cpu|cuda]
     neuralstyle eval CONTENT STYLE RESULT [-o report.html|report.png] [--json]
     neuralstyle styles
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
