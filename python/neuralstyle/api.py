@@ -99,7 +99,6 @@ def stylize(
         DeviceError: CUDA asked for but absent, or out of memory.
         ModelError: a network's weights are missing or corrupt.
     """
-    from neuralstyle.controls.scale import frame_size_of
     from neuralstyle.engine.frames import CpuPixels, Rect
     from neuralstyle.engine.render import Stylist, render_frame
     from neuralstyle.engine.request import StyleRequest
@@ -144,7 +143,7 @@ def stylize(
         mask=mask_pixels,
         mask_rect=rect,
         render_scale=float(render_scale),
-        frame_size=frame_size_of((height, width), float(render_scale), frame_size),
+        frame_size=frame_size,  # the Stylist checks it against the image (frame_size_of)
         progress=progress,
     )
     return out

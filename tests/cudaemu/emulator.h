@@ -164,9 +164,8 @@ namespace ns_emu {
 // (SSE class). Called through this type, the integer-class arguments in their order fill the six
 // integer registers and then the stack, the floats fill xmm0..7: exactly where the kernel's own
 // signature, whatever the interleaving of the two classes, looks for them. The caller pops the
-// stack, so unused trailing arguments are harmless.
-constexpr int kInts = 16;
-constexpr int kFloats = 8;
+// stack, so unused trailing arguments are harmless. 16 integers, 8 floats: emulator.py's _INTS,
+// _FLOATS.
 constexpr std::size_t kStack = 128 * 1024;
 using Entry = void (*)(std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
                        std::uint64_t, float, float, float, float, float, float, float, float,
@@ -186,27 +185,21 @@ struct Fiber {
   bool done = false;
 };
 
-// A fiber's body: the kernel, then it leaves its block's and warp's barriers.
-inline void body(unsigned thread) {
-  const Call &c = call;
-  const std::uint64_t *i = c.i;
-  const float *f = c.f;
-  c.fn(i[0], i[1], i[2], i[3], i[4], i[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], i[6],
-       i[7], i[8], i[9], i[10], i[11], i[12], i[13], i[14], i[15]);
+inline std::vector<Fiber> pool;  // kept between launches: the stacks stay mapped
+
+// Where a new fiber starts (its first switch "returns" here): the kernel; then the thread leaves
+// its block's and warp's barriers and switches back to the scheduler for good.
+[[noreturn]] inline void start() {
+  const unsigned thread = threadIdx.x;
+  const std::uint64_t *i = call.i;
+  const float *f = call.f;
+  call.fn(i[0], i[1], i[2], i[3], i[4], i[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], i[6],
+          i[7], i[8], i[9], i[10], i[11], i[12], i[13], i[14], i[15]);
   for (Barrier *b : {&block_barrier, &warp_barriers[thread >> 5]}) {
     --b->live;
     b->release_if_complete();
   }
-}
-
-inline std::vector<Fiber> *fibers = nullptr;
-
-// Where a new fiber starts (its first switch "returns" here): the kernel, then back to the
-// scheduler for good.
-[[noreturn]] inline void start() {
-  const unsigned thread = threadIdx.x;
-  body(thread);
-  Fiber &self = (*fibers)[thread];
+  Fiber &self = pool[thread];
   self.done = true;
   ns_emu_switch(&self.sp, scheduler);
   __builtin_unreachable();
@@ -232,10 +225,8 @@ extern "C" void ns_emu_launch(void *kernel, unsigned grid, unsigned threads,
   call = Call{reinterpret_cast<Entry>(kernel), ints, floats};
   gridDim = dim3{grid, 1, 1};
   blockDim = dim3{threads, 1, 1};
-  static std::vector<Fiber> pool;  // kept between launches: the stacks stay mapped
   if (pool.size() < threads) pool.resize(threads);
   std::vector<Fiber> &block = pool;
-  fibers = &pool;
   for (unsigned b = 0; b < grid; ++b) {
     blockIdx = dim3{b, 0, 0};
     block_barrier = Barrier{threads};

@@ -45,7 +45,7 @@ COMPILE = (
     "-Werror",
     "-Wno-unknown-pragmas",
 )
-_INTS, _FLOATS = 16, 8  # emulator.h ns_emu::kInts, kFloats
+_INTS, _FLOATS = 16, 8  # the arguments ns_emu::Entry in emulator.h passes
 _lock = threading.Lock()
 
 
