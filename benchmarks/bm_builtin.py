@@ -58,6 +58,23 @@ def git_commit() -> tuple[str, bool]:
     return commit, bool(git("status", "--porcelain"))
 
 
+def run_record(
+    name: str, threads: int, load_before: float, load_after: float, now: dt.datetime
+) -> dict[str, object]:
+    """The head every results JSON starts with (README.md, rule 7)."""
+    commit, dirty = git_commit()
+    return {
+        "benchmark": name,
+        "commit": commit,
+        "dirty": dirty,
+        "date": now.isoformat(timespec="seconds"),
+        "device": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "load_average_1min": {"before": load_before, "after": load_after},
+    }
+
+
 def photo(width: int, height: int) -> np.ndarray:
     """scikit-image's astronaut scaled to the frame size: float32 (1, 3, H, W) in [0, 1]."""
     img = transform.resize(data.astronaut(), (height, width), order=1, anti_aliasing=False)
@@ -122,20 +139,12 @@ def main() -> None:
             samples[name].append(seconds)
     load_after = os.getloadavg()
 
-    commit, dirty = git_commit()
     now = dt.datetime.now(dt.UTC)
     ratio = statistics.median(samples["torch"]) / statistics.median(samples["onnxruntime"])
     result = {
-        "benchmark": "bm_builtin",
+        **run_record("bm_builtin", args.threads, load_before[0], load_after[0], now),
         "what": "one forward pass of the 26-style CIN network, CPU, batch 1",
-        "commit": commit,
-        "dirty": dirty,
-        "date": now.isoformat(timespec="seconds"),
-        "device": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "threads": args.threads,
         "onnxruntime_spinning": False,
-        "load_average_1min": {"before": load_before[0], "after": load_after[0]},
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,

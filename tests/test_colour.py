@@ -148,3 +148,26 @@ def test_transparent_pixels_are_left_untouched(network) -> None:
     assert np.array_equal(out[:3], img[:3])
     assert not np.allclose(out[3:, :, :3], img[3:, :, :3])
     assert np.array_equal(out[..., 3], img[..., 3])
+
+
+@pytest.mark.parametrize("premultiplied", [True, False])
+def test_network_sees_the_cutouts_colour_extended_not_black(network, premultiplied: bool) -> None:
+    """Outside a matte the network sees the element's colour extended outward (edge extend),
+    not the black 0/0 of the unpremultiplied surround that left a pale rim inside the edge."""
+    seen: list[torch.Tensor] = []
+    network(lambda image: seen.append(image.clone()) or 1.0 - image)
+    img = np.zeros((8, 12, 4), np.float32)
+    img[:, :6, :3] = 0.25  # covered: straight 0.25 linear, alpha 1
+    img[:, :6, 3] = 1.0
+    img[:, 6, 3] = 0.5  # a soft column: straight 0.25, premultiplied 0.125
+    img[:, 6, :3] = 0.125 if premultiplied else 0.25
+    out = neuralstyle.stylize(img, premultiplied=premultiplied, device="cpu")
+    expected = colour.srgb_encode(torch.tensor(0.25))
+    torch.testing.assert_close(seen[0], torch.full((3, 8, 12), float(expected)))
+    # the covered and the soft pixels take the network's answer for what it saw there
+    styled = float(colour.srgb_decode(1.0 - expected))
+    np.testing.assert_allclose(out[:, :6, :3], styled, rtol=1e-5)
+    np.testing.assert_allclose(out[:, 6, :3], styled * (0.5 if premultiplied else 1.0), rtol=1e-5)
+    assert np.array_equal(out[..., 3], img[..., 3])
+    if premultiplied:
+        assert np.array_equal(out[:, 7:], img[:, 7:])  # the transparent surround stays empty

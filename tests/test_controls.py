@@ -30,6 +30,7 @@ from neuralstyle.controls import (
     upsample_consistent,
     yiq_to_rgb,
 )
+from neuralstyle.controls.scale import long_side_scale
 from neuralstyle.errors import InputError
 
 
@@ -202,6 +203,16 @@ class TestStrokeScale:
             frame_size_of((540, 960), 0.5, (1084, 1920))
         with pytest.raises(InputError, match="frame_size must be"):
             frame_size_of((540, 960), 0.5, (0, 1920))
+
+    def test_frame_size_of_a_proxy_scaled_per_axis(self) -> None:
+        # MLT's preview of 641x359 at 0.5 is 320x178: render scale (x, y) = (0.4992, 0.4958).
+        scale = (320 / 641, 178 / 359)
+        assert frame_size_of((178, 320), scale) == (359, 641)
+        assert frame_size_of((178, 320), scale, (359, 641)) == (359, 641)
+        with pytest.raises(InputError, match=r"641x362 at render scale \(0.49922, 0.495822\)"):
+            frame_size_of((178, 320), scale, (362, 641))
+        assert long_side_scale(scale, (359, 641)) == scale[0]
+        assert long_side_scale(scale, (641, 359)) == scale[1]
 
     def test_upsampled_proxy_downsamples_back_to_itself(self, textured: np.ndarray) -> None:
         proxy = resize_image(_img(textured), (48, 80))

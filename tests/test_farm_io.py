@@ -107,8 +107,11 @@ def test_bad_write_options(
 def test_failed_write_leaves_nothing(plate: Plate, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(ImageIOError, match="cannot write"):
+    with pytest.raises(ImageIOError, match=rf"cannot write {blocker}/o.exr: {blocker} is not a"):
         write_plate(blocker / "o.exr", plate)  # its folder is a file
+    # the folder is named, not the temporary file OpenImageIO failed to open
+    with pytest.raises(ImageIOError, match=r"the folder \S*/gone does not exist$"):
+        write_plate(tmp_path / "gone/o.exr", plate)
     assert sorted(os.listdir(tmp_path)) == ["file", "in.exr"]
 
 
@@ -125,6 +128,19 @@ def test_verify_rejects_truncated_and_changed_frames(plate: Plate, tmp_path: Pat
         verify_plate(out)
     with pytest.raises(ImageIOError, match="verify failed"):
         verify_plate(tmp_path / "missing.exr")
+
+
+def test_verify_of_a_truncated_png_prints_nothing_of_its_own(
+    plate: Plate, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """--skip-existing --verify reads old outputs back: a cut PNG is a message, not libpng's
+    line on stderr."""
+    out = tmp_path / "o.png"
+    write_plate(out, plate)
+    out.write_bytes(out.read_bytes()[:-30])
+    with pytest.raises(ImageIOError, match=r"verify failed for \S*o\.png: truncated PNG"):
+        verify_plate(out)
+    assert capfd.readouterr().err == ""
 
 
 def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path: Path) -> None:

@@ -217,21 +217,71 @@ def test_bad_input_fails_at_once_with_one_line(
     assert _nothing_written(out)
 
 
-def test_truncated_frame_mid_sequence_leaves_no_partial_file(
-    shot: tuple[str, Path], tmp_path: Path
+@pytest.mark.parametrize("damage", ["cut", "flip", "mask"])
+def test_a_damaged_frame_fails_before_any_frame_is_written(
+    shot: tuple[str, Path], tmp_path: Path, damage: str
 ) -> None:
+    """The preflight decodes every input and mask frame of the chunk: a cut or bit-flipped
+    frame 5 (a flip inside a ZIP-compressed EXR chunk) used to let frames 1-4 be written."""
     pattern, _ = shot
     plates = tmp_path / "plates"
     shutil.copytree(Path(pattern).parent, plates)
-    data = (plates / "plate.0003.exr").read_bytes()
-    (plates / "plate.0003.exr").write_bytes(data[: len(data) - 600])  # header fine, pixels cut
-    out = tmp_path / "out"
-    done = render([str(plates / "plate.####.exr"), "-o", str(out / "s.####.exr"),
-                   "--frames", "1-5", "--device", "cpu"])  # fmt: skip
+    args = [str(plates / "plate.####.exr"), "-o", str(tmp_path / "out/s.####.exr"),
+            "--frames", "1-6", "--device", "cpu"]  # fmt: skip
+    broken, what = plates / "plate.0005.exr", ""
+    if damage == "mask":
+        shutil.copytree(plates, tmp_path / "masks")
+        broken, what = tmp_path / "masks/plate.0005.exr", "mask "
+        args += ["--mask", str(tmp_path / "masks/plate.####.exr")]
+    data = bytearray(broken.read_bytes())
+    if damage == "flip":
+        data[len(data) * 3 // 4] ^= 0x04
+    else:
+        data = data[: len(data) - 600]  # header whole, pixels cut
+    broken.write_bytes(bytes(data))
+    done = render(args)
     assert done.returncode == 4, done.stderr
-    assert len(error_lines(done.stderr)) == 1
-    assert sorted(p.name for p in out.iterdir()) == ["s.0001.exr", "s.0002.exr"]  # whole frames
-    assert frame_lines(done.stderr)[3]["status"] == "failed"
+    errors = error_lines(done.stderr)
+    assert len(errors) == 1 and errors[0].startswith(
+        f"neuralstyle: error: cannot read {what}{broken}: "
+    ), done.stderr
+    assert frame_lines(done.stderr) == {}
+    assert _nothing_written(tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "words"),
+    [
+        ("link", "pc/p.####.exr -o pc_link/p.####.exr", "the input pc/p.0001.exr"),
+        ("mask", "pc/p.####.exr -o mk/p.####.exr --mask mk/p.####.exr", "the mask mk/p.0001.exr"),
+        (
+            "style",  # a style file keyed at frame 3 counts as much as the first
+            "pc/p.####.exr -o st/p.####.exr --style 1:mosaic,3:st/p.0002.exr",
+            "the style image st/p.0002.exr",
+        ),
+        ("keys", "pc/p.####.exr -o ks/p.####.exr --keys ks/p.0001.exr", "the keyframe file"),
+    ],
+)
+def test_an_output_never_overwrites_a_file_the_shot_reads(
+    shot: tuple[str, Path], tmp_path: Path, case: str, args: str, words: str
+) -> None:
+    """Files, not path text, are compared: a symlinked folder used to let a render replace its
+    own plates."""
+    pattern, _ = shot
+    for folder in ("pc", "mk", "st"):
+        (tmp_path / folder).mkdir()
+        for frame in (1, 2, 3):
+            name = f"{frame:04d}"
+            shutil.copy(pattern.replace("####", name), tmp_path / folder / f"p.{name}.exr")
+    (tmp_path / "ks").mkdir()
+    (tmp_path / "ks/p.0001.exr").write_text('{"strength": 0.5}')  # JSON, whatever its name
+    (tmp_path / "pc_link").symlink_to(tmp_path / "pc")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    done = render([*args.split(), "--frames", "1-3", "--device", "cpu"], cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    errors = error_lines(done.stderr)
+    assert len(errors) == 1 and f"would overwrite {words}" in errors[0], done.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_integer_plates_and_other_formats(tmp_path: Path) -> None:

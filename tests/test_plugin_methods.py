@@ -22,6 +22,10 @@ from neuralstyle.io.images import write_image
 pytestmark = pytest.mark.plugin
 
 H, W = 48, 64
+# MLT's preview at scale 0.5 of a 641x359 profile: it rounds each side on its own, to 320x178.
+WIDE = (359, 641)
+MLT_PROXY = (320, 178)
+MLT_SCALE = (MLT_PROXY[0] / WIDE[1], MLT_PROXY[1] / WIDE[0])  # (0.4992, 0.4958)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,15 @@ def plate(photo: np.ndarray) -> np.ndarray:
     rgb[:6, :6] *= 3.0
     alpha = np.tile(np.linspace(0.2, 1.0, W, dtype=np.float32), (H, 1))[..., None]
     return np.concatenate([rgb * alpha, alpha], axis=-1).astype(np.float32)
+
+
+def wide_plate() -> np.ndarray:
+    """An 8-bit opaque RGBA frame of an odd size, as MLT hands it over."""
+    from skimage import data, transform
+
+    rgb = transform.resize(data.coffee(), WIDE, anti_aliasing=True)
+    alpha = np.ones((*WIDE, 1))
+    return (np.concatenate([rgb, alpha], axis=-1) * 255 + 0.5).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +99,17 @@ def runs(
     r.submit("adain-proxy", {1: plate}, params=adain, render_scale=0.5)
     r.submit("adain-full", {1: plate}, params=adain)
     r.submit("adain-proxy-odd", {1: plate[: H - 1, : W - 1]}, params=adain, render_scale=0.5)
+    wide = {1: wide_plate()}
+    r.submit(
+        "adain-mlt",
+        wide,
+        params=adain,
+        proxy_size=MLT_PROXY,
+        rod="proxy",
+        row_bytes="negative",
+        dump_inputs=True,
+    )
+    r.submit("adain-proxy-xy", wide, params=adain, proxy_size=MLT_PROXY)
     r.submit(
         "missing-then-fixed",
         {1: plate, 2: plate},
@@ -102,6 +126,44 @@ def runs(
 def ok(result: driver.Result) -> driver.Result:
     assert result.returncode == driver.EXIT_OK, result.describe()
     return result
+
+
+def engine_render(
+    src: np.ndarray,
+    params: dict[str, object],
+    render_scale: tuple[float, float],
+    frame_size: tuple[int, int],
+) -> np.ndarray:
+    """What ``neuralstyle.host.render`` makes of a top-down premultiplied RGBA image, called in
+    this process the way the plugin calls it."""
+    from neuralstyle import host
+
+    dst = np.zeros_like(src)
+    bounds = (0, 0, src.shape[1], src.shape[0])
+
+    def image(pixels: np.ndarray) -> dict[str, object]:
+        rows_up = pixels[::-1]  # OFX orientation: row 0 at the bottom
+        return {
+            "pixels": rows_up,
+            "bounds": bounds,
+            "components": "RGBA",
+            "premultiplication": "premultiplied",
+        }
+
+    instance = 1_000_000
+    try:
+        host.render(
+            instance,
+            image(src),
+            {**image(dst), "window": bounds},
+            params,
+            1.0,
+            render_scale,
+            frame_size=frame_size,
+        )
+    finally:
+        host.release(instance)
+    return dst
 
 
 def test_descriptor_has_the_method_params(built: driver.Built, tmp_path: Path) -> None:
@@ -177,6 +239,27 @@ def test_proxy_of_an_odd_frame_knows_the_frame_size(runs: driver.Runs) -> None:
     assert proxy.shape == (H // 2, W // 2, 4)
     assert [r["frame_size"] for r in runs.trace("adain-proxy-odd")] == [[H - 1, W - 1]]
     assert [r["frame_size"] for r in runs.trace("adain-full")] == [[H, W]]
+
+
+def test_mlt_proxy_of_an_odd_frame_knows_the_frame_size(
+    runs: driver.Runs, files: dict[str, Path]
+) -> None:
+    # MLT hands 320x178 of a 641x359 frame at render scale (0.4992, 0.4958) and gives the Source's
+    # region of definition in those pixels; a host that follows the spec gives the 641x359 frame.
+    # The plugin reads both as that frame, scaling x by the x scale and y by the y scale.
+    mlt, spec = ok(runs.get("adain-mlt")), ok(runs.get("adain-proxy-xy"))
+    assert mlt.frame(1)["rod"] == [0, 0, *MLT_PROXY]
+    assert spec.frame(1)["rod"] == [0, 0, WIDE[1], WIDE[0]]
+    assert mlt.image(1, "Source")["render_scale"] == list(MLT_SCALE)
+    for name in ("adain-mlt", "adain-proxy-xy"):
+        assert [r["frame_size"] for r in runs.trace(name)] == [list(WIDE)], name
+    params = {"method": "adain", "style_file": str(files["cat"])}
+    expected = engine_render(mlt.dumped_source(1), params, MLT_SCALE, WIDE)
+    assert np.array_equal(mlt.output(1), expected)
+    assert np.array_equal(spec.output(1), expected)
+    # The frame the x scale alone gives (641x357) is another picture: the size mattered.
+    guessed = engine_render(mlt.dumped_source(1), params, MLT_SCALE, (357, WIDE[1]))
+    assert not np.array_equal(guessed, expected)
 
 
 def test_missing_style_file_is_a_message_and_the_next_frame_renders(runs: driver.Runs) -> None:

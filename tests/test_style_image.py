@@ -88,6 +88,39 @@ def test_bad_style_files(tmp_path: Path, make: object, error: type, match: str) 
         StyleImage.from_file(path)
 
 
+def _damaged_style(folder: Path, painting: np.ndarray, kind: str) -> Path:
+    if kind == "empty":
+        path = folder / "empty.png"
+        path.write_bytes(b"")
+    elif kind == "text":
+        path = folder / "text.jpg"
+        path.write_text("not a picture")
+    else:  # a painting cut short: header whole, pixels not
+        path = folder / ("cut.png" if kind == "cut-png" else "cut.jpg")
+        write_image(path, painting)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["cut-png", "cut-jpeg", "text", "empty"])
+def test_damaged_style_file_is_one_line_naming_the_style_image(
+    tmp_path: Path, painting: np.ndarray, capfd: pytest.CaptureFixture[str], kind: str
+) -> None:
+    style = _damaged_style(tmp_path, painting, kind)
+    with pytest.raises(ImageIOError, match=rf"^cannot read style image {style}: \S"):
+        StyleImage.from_file(style).pixels()
+    content = tmp_path / "content.png"
+    write_image(content, painting)
+    out = tmp_path / "out"
+    argv = ["stylize", str(content), "-o", str(out / "o.png"), "--style", str(style)]
+    assert main([*argv, "--device", "cpu"]) == 4
+    err = capfd.readouterr().err  # file-descriptor level: a decoder's own line would show
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"neuralstyle: error: cannot read style image {style}: ")
+    assert not out.exists()
+
+
 def test_huge_file_fails_from_its_header(
     tmp_path: Path, painting: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:

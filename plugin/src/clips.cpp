@@ -28,16 +28,36 @@ bool source_rod(const ClipHandles &clips, OfxPropertySetHandle in_args, OfxRectD
   return suites().effect->clipGetRegionOfDefinition(clips.source, time, rod) == kOfxStatOK;
 }
 
+bool within(double a, double b, double slack) { return std::fabs(a - b) <= slack; }
+
+// Rule 2 of source_frame_size: the region is the image's own bounds, at a render scale not 1.
+bool in_proxy_pixels(const OfxRectD &rod, const OfxRectI &bounds, const double scale[2]) {
+  const bool scaled = scale[0] > 0.0 && scale[1] > 0.0 && (scale[0] != 1.0 || scale[1] != 1.0);
+  return scaled && within(rod.x1, bounds.x1, 0.5) && within(rod.y1, bounds.y1, 0.5) &&
+         within(rod.x2, bounds.x2, 0.5) && within(rod.y2, bounds.y2, 0.5);
+}
+
 }  // namespace
 
-void source_frame_size(const ClipHandles &clips, OfxTime time, int size[2]) {
+void source_frame_size(const ClipHandles &clips, OfxTime time, const double render_scale[2],
+                       const OfxRectI &bounds, int size[2]) {
   size[0] = size[1] = 0;
   OfxRectD rod{0, 0, 0, 0};
   if (suites().effect->clipGetRegionOfDefinition(clips.source, time, &rod) != kOfxStatOK) return;
   double aspect = get_double(clip_props(clips.source), kOfxImagePropPixelAspectRatio, 0, 1.0);
   if (!(aspect > 0.0)) aspect = 1.0;
-  const double height = std::round(rod.y2 - rod.y1);
-  const double width = std::round((rod.x2 - rod.x1) / aspect);
+  rod.x1 /= aspect;
+  rod.x2 /= aspect;
+  double width = rod.x2 - rod.x1, height = rod.y2 - rod.y1;
+  const double image_width = bounds.x2 - bounds.x1, image_height = bounds.y2 - bounds.y1;
+  const bool canonical = within(width * render_scale[0], image_width, 1.0) &&
+                         within(height * render_scale[1], image_height, 1.0);
+  if (!canonical && in_proxy_pixels(rod, bounds, render_scale)) {
+    width = image_width / render_scale[0];
+    height = image_height / render_scale[1];
+  }
+  height = std::round(height);
+  width = std::round(width);
   if (height >= 1.0 && width >= 1.0 && height < 1e6 && width < 1e6) {
     size[0] = static_cast<int>(height);
     size[1] = static_cast<int>(width);

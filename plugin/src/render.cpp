@@ -47,7 +47,6 @@ OfxStatus render(Instance &instance, OfxPropertySetHandle in_args) {
         reinterpret_cast<std::uintptr_t>(get_pointer(in_args, kOfxImageEffectPropCudaStream));
   }
   call.params = read_params(instance.params, call.time);
-  source_frame_size(instance.clips, call.time, call.frame_size);
 
   const ClipImage src(instance.clips.source, call.time);
   if (!src.props()) throw ActionError(kOfxStatFailed, "no Source image" + at_time(call.time));
@@ -57,6 +56,7 @@ OfxStatus render(Instance &instance, OfxPropertySetHandle in_args) {
   if (is_connected(instance.clips.mask)) mask.emplace(instance.clips.mask, call.time);
 
   call.src = read_image(src.props(), cuda, "Source");
+  source_frame_size(instance.clips, call.time, call.render_scale, call.src.bounds, call.frame_size);
   call.dst = read_image(dst.props(), cuda, "Output");
   if (mask && mask->props()) call.mask = read_image(mask->props(), cuda, "Mask");
   call.window = intersect(get_rect_i(in_args, kOfxImageEffectPropRenderWindow), call.dst.bounds);

@@ -19,10 +19,18 @@ __all__ = ["__version__", "styles", "stylize"]
 __version__ = "0.1.0"
 
 
+_LAZY = ("styles", "stylize")
+
+
 def __getattr__(name: str) -> object:
     # PEP 562: the API (and with it torch) is imported when first touched, not with the package.
-    if name in ("stylize", "styles"):
+    if name in _LAZY:
         from neuralstyle import api
 
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # dir() and tab completion list the lazy names too, without importing them.
+    return sorted({*globals(), *__all__})

@@ -154,34 +154,38 @@ def _run_stylize(args: argparse.Namespace) -> int:
     from neuralstyle.engine import determinism
     from neuralstyle.engine.device import resolve_device
     from neuralstyle.engine.request import StyleImage, StyleRequest
-    from neuralstyle.io.images import read, read_image, write_image
+    from neuralstyle.io.images import read, write_image
+    from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 
     if args.style_blend is not None and args.second_style is None:
         raise InputError("--style-blend needs --second-style")
     blend = 0.5 if args.style_blend is None else args.style_blend
     options = {"method": args.method, "stroke_scale": args.stroke_scale, **method_controls(args)}
-    # Checked (style files included) before any file is touched; the request is what renders.
+    # Everything is checked before the first output is written (or its folder made): a refusal
+    # or a bad file leaves the output folder as it was. The request is what renders.
     request = StyleRequest.create(
         args.style, args.second_style, blend, args.strength, args.device, **options
     )
-    for style in (request.style, request.second_style):
-        if isinstance(style, StyleImage):
-            style.pixels()  # decoded now: a bad style file fails before any output is written
+    styles = [s for s in (request.style, request.second_style) if isinstance(s, StyleImage)]
     device = resolve_device(request.device)
-    jobs = _output_paths(args.inputs, args.output)
-    mask = None if args.mask is None else read_image(args.mask)[..., -1:]
     if args.mask is None and request.mask_mode == "styles":
         raise InputError("--mask-mode styles needs --mask")
+    jobs = _output_paths(args.inputs, args.output)
+    read_files = [("the input", source) for source, _ in jobs]
+    read_files += [("the style image", Path(style.label)) for style in styles]
+    read_files += [("the mask", args.mask)] if args.mask is not None else []
+    check_no_overwrite([target for _, target in jobs], read_files)
+    for style in styles:
+        style.pixels()  # decoded in full: a damaged style file fails here
+    mask = None if args.mask is None else read(args.mask, "mask").pixels[..., -1:]
+    for source, target in jobs:  # decoded in full, then again to render: memory stays one image
+        _check_input(source, target, mask)
+    make_output_folders(dict.fromkeys(target.parent for _, target in jobs))
 
     for source, target in tqdm(jobs, desc="stylize", unit="image", disable=None, file=sys.stderr):
         start = time.perf_counter()
         image = read(source)
         pixels = _as_colour(image.pixels)
-        if mask is not None and mask.shape[:2] != pixels.shape[:2]:
-            raise InputError(
-                f"the mask is {mask.shape[1]}x{mask.shape[0]} but {source} is "
-                f"{pixels.shape[1]}x{pixels.shape[0]}"
-            )
         out = stylize(
             pixels,
             args.style,
@@ -210,13 +214,31 @@ def _run_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_input(source: Path, target: Path, mask: np.ndarray | None) -> None:
+    """Decode ``source`` in full and check it fits the mask and ``target``'s format."""
+    from neuralstyle.io.images import check_format, read
+
+    pixels = _as_colour(read(source).pixels)
+    if mask is not None and mask.shape[:2] != pixels.shape[:2]:
+        raise InputError(
+            f"the mask is {mask.shape[1]}x{mask.shape[0]} but {source} is "
+            f"{pixels.shape[1]}x{pixels.shape[0]}"
+        )
+    check_format(target, pixels.shape[2])
+
+
 def _run_eval(args: argparse.Namespace) -> int:
     import json
 
     from neuralstyle import metrics
     from neuralstyle.engine.device import resolve_device
     from neuralstyle.io.images import convert, read
-    from neuralstyle.io.style_image import check_style_file, style_pixels
+    from neuralstyle.io.paths import check_no_overwrite
+    from neuralstyle.io.style_image import read_style_file
+
+    if args.output is not None:
+        read_files = [("the content", args.content), ("the style image", args.style)]
+        check_no_overwrite([args.output], [*read_files, ("the result", args.result)])
 
     def display(path: Path) -> np.ndarray:
         image = read(path)
@@ -226,8 +248,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         return np.ascontiguousarray(u16[..., :3], dtype=np.float32) / 65535.0
 
     content, result = display(args.content), display(args.result)
-    check_style_file(args.style)
-    style = style_pixels(read(args.style).pixels, f"style image {args.style}")
+    style = read_style_file(args.style)
     if content.shape != result.shape:
         raise InputError(
             f"content {args.content} is {content.shape[1]}x{content.shape[0]} but result "
@@ -240,25 +261,19 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(numbers))
     else:
-        for key, value in numbers.items():
-            print(f"{key:<15} {value:.4f}")
+        print(metrics.format_table(numbers))
     return 0
 
 
 def _output_paths(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
-    """Where each input goes: ``output`` itself, or ``output/<name>`` for a folder."""
+    """Where each input goes: ``output`` itself, or ``output/<name>`` for a folder (several
+    inputs, or an existing folder). Nothing is created here."""
     if len(inputs) == 1 and not output.is_dir():
         return [(inputs[0], output)]
     names = [p.name for p in inputs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(f"several inputs are named {', '.join(duplicates)}; -o is one folder")
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from neuralstyle.errors import ImageIOError
-
-        raise ImageIOError(f"cannot make the output folder {output}: {exc.strerror}") from exc
     return [(p, output / p.name) for p in inputs]
 
 
@@ -287,8 +302,10 @@ def _run_sheet(args: argparse.Namespace) -> int:
     from neuralstyle.engine import determinism
     from neuralstyle.engine.device import resolve_device
     from neuralstyle.io.images import convert, read, write_image
+    from neuralstyle.io.paths import check_no_overwrite
     from neuralstyle.sheet import render_sheet
 
+    check_no_overwrite([args.output], [("the input", args.input)])
     device = resolve_device(args.device)
     image = read(args.input)
     pixels = _as_colour(image.pixels)

@@ -66,13 +66,14 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
             ``premultiplication``; ``dst`` also ``window``); see docs/contract.md.
         params: plain values, keys as :data:`neuralstyle.engine.request.PARAMS`.
         time: the frame (recorded in the trace; no method depends on it).
-        render_scale: the host's proxy scale; strokes keep their size on the full frame.
+        render_scale: the host's proxy scale ``(x, y)``; strokes keep their size on the full
+            frame.
         cuda_stream: the host's ``cudaStream_t`` for CUDA buffers, 0 for none.
         progress: the host's progress bar: called with the fraction done during long renders
             (optimisation); a False answer (the user pressed abort) stops the render.
-        frame_size: ``(height, width)`` of the source's region of definition at full
-            resolution, when the host knows it (a proxy alone does not tell an odd side from
-            an even one); ignored when ``src`` is not that region at ``render_scale``.
+        frame_size: ``(height, width)`` of the full frame (render scale 1) of which ``src`` is
+            the render, when the host knows it (a proxy alone does not tell an odd side from
+            an even one); ignored when ``src`` is not that frame at ``render_scale``.
 
     Raises:
         InputError: bad params or images (the message names the key and the allowed values).
@@ -103,6 +104,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     from neuralstyle.engine.render import render_frame
 
     cuda = source.on_cuda
+    scale = (float(render_scale[0]), float(render_scale[1]))
     src_pixels, dst_pixels = source.pixels(), target.pixels()
     window = Rect.from_ofx(target.window)
     dst_view = dst_pixels.view(window.within(Rect.from_ofx(target.bounds)))
@@ -118,8 +120,8 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
             premultiplied=source.premultiplied,
             mask=None if matte is None else matte.pixels(),
             mask_rect=None if matte is None else Rect.from_ofx(matte.bounds),
-            render_scale=float(render_scale[0]),
-            frame_size=_frame_size(frame_size, source, float(render_scale[0])),
+            render_scale=scale,
+            frame_size=_frame_size(frame_size, source, scale),
             progress=None if progress is None else _abortable(progress),
         )
 
@@ -289,7 +291,7 @@ def _check_frame(time: object, render_scale: object) -> None:
 
 
 def _frame_size(
-    frame_size: object, source: _HostImage, render_scale: float
+    frame_size: object, source: _HostImage, render_scale: tuple[float, float]
 ) -> tuple[int, int] | None:
     if frame_size is None:
         return None

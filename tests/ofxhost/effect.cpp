@@ -55,7 +55,8 @@ ImageHandle::ImageHandle(Clip *clip, double time, const FeedImage &img)
   setString(kOfxImageEffectPropComponents, ofxName(img.buffer->components()));
   setString(kOfxImageEffectPropPreMultiplication,
             c.getString(kOfxImageEffectPropPreMultiplication, 0, kOfxImageOpaque));
-  setDouble(kOfxImageEffectPropRenderScale, std::vector<double>{img.renderScale, img.renderScale});
+  setDouble(kOfxImageEffectPropRenderScale,
+            std::vector<double>{img.renderScale.x, img.renderScale.y});
   setDouble(kOfxImagePropPixelAspectRatio, 1.0);
   setPointer(kOfxImagePropData, img.data);
   const OfxRectI b = img.bounds;
@@ -78,6 +79,9 @@ Json ImageHandle::describe() const {
   Json b = Json::array();
   for (int v : getInts(kOfxImagePropBounds)) b.push(v);
   j["bounds"] = std::move(b);
+  Json scale = Json::array();
+  for (double v : getDoubles(kOfxImageEffectPropRenderScale)) scale.push(v);
+  j["render_scale"] = std::move(scale);
   j["depth"] = getString(kOfxImageEffectPropPixelDepth);
   j["components"] = getString(kOfxImageEffectPropComponents);
   j["premultiplication"] = getString(kOfxImageEffectPropPreMultiplication);
@@ -164,7 +168,7 @@ OfxStatus Effect::action(const char *name, PropertySet *in, PropertySet *out) {
 }
 
 OfxStatus Effect::paramChanged(const std::string &name, const char *reason, double time,
-                               double renderScale) {
+                               RenderScale renderScale) {
   if (changeDepth_ >= 4) {
     warn("parameter changes nest too deeply in " + what_ + " (at " + name + "): not notified");
     return kOfxStatFailed;
@@ -177,7 +181,7 @@ OfxStatus Effect::paramChanged(const std::string &name, const char *reason, doub
   in.setString(kOfxPropName, name);
   in.setString(kOfxPropChangeReason, reason);
   in.setDouble(kOfxPropTime, time);
-  in.setDouble(kOfxImageEffectPropRenderScale, std::vector<double>{renderScale, renderScale});
+  in.setDouble(kOfxImageEffectPropRenderScale, std::vector<double>{renderScale.x, renderScale.y});
   action(kOfxActionBeginInstanceChanged, &bracket);
   const OfxStatus st = action(kOfxActionInstanceChanged, &in);
   action(kOfxActionEndInstanceChanged, &bracket);

@@ -34,7 +34,7 @@ struct FeedImage {
   void *data = nullptr;
   ptrdiff_t rowBytes = 0;
   OfxRectI bounds{0, 0, 0, 0};
-  double renderScale = 1.0;
+  RenderScale renderScale;
 };
 
 class ClipFeed {
@@ -112,7 +112,7 @@ class Effect {
   std::mutex *renderLock = nullptr;
   // Begin/InstanceChanged/EndInstanceChanged for one parameter, as after a user or plugin edit.
   OfxStatus paramChanged(const std::string &name, const char *reason, double time,
-                         double renderScale);
+                         RenderScale renderScale);
   const Json &actions() const { return actions_; }
   const char *currentAction() const { return currentAction_; }
   double currentTime = 0.0;

@@ -24,13 +24,13 @@ std::string framePath(const std::string &pattern, int frame) {
   return pattern;
 }
 
-FileFeed::FileFeed(std::string pattern, Layout layout, int offsetX, int offsetY, int scaleFactor,
+FileFeed::FileFeed(std::string pattern, Layout layout, int offsetX, int offsetY, Proxy proxy,
                    CudaRuntime *cuda)
     : pattern_(std::move(pattern)),
       layout_(layout),
       offsetX_(offsetX),
       offsetY_(offsetY),
-      scaleFactor_(scaleFactor),
+      proxy_(proxy),
       cuda_(cuda) {}
 
 FileFeed::~FileFeed() { clear(); }
@@ -53,15 +53,11 @@ bool FileFeed::imageAt(double time, FeedImage *out) {
       warn("no image for the plugin: " + error);
       return false;
     }
-    a = downsample(convert(a, depth_, components_), offsetX_, offsetY_, scaleFactor_);
-    // Pixel bounds at this scale, as downsample() lays them out.
-    auto floorDiv = [](int v, int f) {
-      return static_cast<int>(std::floor(static_cast<double>(v) / f));
-    };
-    const int x1 = floorDiv(offsetX_, scaleFactor_), y1 = floorDiv(offsetY_, scaleFactor_);
     Entry e;
-    e.buffer = std::make_unique<HostBuffer>(depth_, components_,
-                                            OfxRectI{x1, y1, x1 + a.width, y1 + a.height}, layout_);
+    const OfxRectI bounds = proxy_.bounds(offsetX_, offsetY_, a.width, a.height);
+    e.scale = proxy_.scale(a.width, a.height);
+    a = proxy_.apply(convert(a, depth_, components_), offsetX_, offsetY_);
+    e.buffer = std::make_unique<HostBuffer>(depth_, components_, bounds, layout_);
     e.buffer->fromArray(a);
     if (cuda_) {
       e.device = cuda_->upload(*e.buffer, &error);
@@ -76,7 +72,7 @@ bool FileFeed::imageAt(double time, FeedImage *out) {
   const Entry &e = it->second;
   out->buffer = e.buffer.get();
   out->bounds = e.buffer->bounds();
-  out->renderScale = 1.0 / scaleFactor_;
+  out->renderScale = e.scale;
   if (e.device) {  // CUDA images are packed: row bytes are the row's pixels
     out->data = e.device;
     out->rowBytes = static_cast<ptrdiff_t>(e.buffer->pixelBytes()) * e.buffer->width();
@@ -106,7 +102,7 @@ std::string FileFeed::lastError() {
   return lastError_;
 }
 
-void OutputFeed::begin(double time, HostBuffer *buffer, void *device, double renderScale) {
+void OutputFeed::begin(double time, HostBuffer *buffer, void *device, RenderScale renderScale) {
   std::lock_guard<std::mutex> lock(mutex_);
   time_ = time;
   buffer_ = buffer;

@@ -1,5 +1,5 @@
 // Where clip images come from. Input clips read .npy frames from a file pattern, convert them to
-// the clip's preferred format, box-downsample them to the render scale and lay them out the way the
+// the clip's preferred format, bring them to the render scale (Proxy) and lay them out the way the
 // run asked (row order, padding, offset bounds), optionally as CUDA device copies. The output clip
 // hands out the buffer of the render in progress, and only for the time being rendered.
 #ifndef OFXHOST_FRAME_FEED_H
@@ -21,7 +21,7 @@ std::string framePath(const std::string &pattern, int frame);
 
 class FileFeed : public ClipFeed {
  public:
-  FileFeed(std::string pattern, Layout layout, int offsetX, int offsetY, int scaleFactor,
+  FileFeed(std::string pattern, Layout layout, int offsetX, int offsetY, Proxy proxy,
            CudaRuntime *cuda);
   ~FileFeed() override;
   void setFormat(Depth depth, Components components);
@@ -34,10 +34,12 @@ class FileFeed : public ClipFeed {
   struct Entry {
     std::unique_ptr<HostBuffer> buffer;
     void *device = nullptr;
+    RenderScale scale;
   };
   std::string pattern_;
   Layout layout_;
-  int offsetX_, offsetY_, scaleFactor_;
+  int offsetX_, offsetY_;
+  Proxy proxy_;
   CudaRuntime *cuda_;
   Depth depth_ = Depth::Float;
   Components components_ = Components::RGBA;
@@ -48,7 +50,7 @@ class FileFeed : public ClipFeed {
 
 class OutputFeed : public ClipFeed {
  public:
-  void begin(double time, HostBuffer *buffer, void *device, double renderScale);
+  void begin(double time, HostBuffer *buffer, void *device, RenderScale renderScale);
   void end();
   bool imageAt(double time, FeedImage *out) override;
 
@@ -56,7 +58,8 @@ class OutputFeed : public ClipFeed {
   std::mutex mutex_;
   HostBuffer *buffer_ = nullptr;
   void *device_ = nullptr;
-  double time_ = 0.0, scale_ = 1.0;
+  double time_ = 0.0;
+  RenderScale scale_;
 };
 
 }  // namespace ofxhost

@@ -243,8 +243,10 @@ static int floorDiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b);
 Array downsample(const Array &in, int x0, int y0, int factor) {
   if (factor == 1) return in;
   // Pixel bounds in bottom-up coordinates, then rows are flipped to the top-down array.
-  const int px1 = floorDiv(x0, factor), py1 = floorDiv(y0, factor);
-  const int px2 = -floorDiv(-(x0 + in.width), factor), py2 = -floorDiv(-(y0 + in.height), factor);
+  Proxy proxy;
+  proxy.factor = factor;
+  const OfxRectI b = proxy.bounds(x0, y0, in.width, in.height);
+  const int px1 = b.x1, py1 = b.y1, px2 = b.x2, py2 = b.y2;
   Array out;
   out.allocate(in.depth, in.components, px2 - px1, py2 - py1);
   const int nc = channelCount(in.components);
@@ -264,6 +266,67 @@ Array downsample(const Array &in, int x0, int y0, int factor) {
     }
   }
   return out;
+}
+
+namespace {
+
+struct Tap {
+  int index;
+  double weight;
+};
+
+// Per output index along one axis: the input indices it covers and their share of it.
+std::vector<std::vector<Tap>> areaTaps(int in, int out) {
+  std::vector<std::vector<Tap>> taps(static_cast<size_t>(out));
+  const double step = static_cast<double>(in) / out;
+  for (int o = 0; o < out; ++o) {
+    const double a = o * step, b = (o + 1) * step;
+    const int last = std::min(in, static_cast<int>(std::ceil(b)));
+    for (int i = static_cast<int>(std::floor(a)); i < last; ++i) {
+      const double overlap = std::min<double>(b, i + 1) - std::max<double>(a, i);
+      if (overlap > 0.0) taps[static_cast<size_t>(o)].push_back(Tap{i, overlap / step});
+    }
+  }
+  return taps;
+}
+
+}  // namespace
+
+Array resample(const Array &in, int width, int height) {
+  if (width == in.width && height == in.height) return in;
+  const auto tx = areaTaps(in.width, width), ty = areaTaps(in.height, height);
+  Array out;
+  out.allocate(in.depth, in.components, width, height);
+  const int nc = channelCount(in.components);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < nc; ++c) {
+        double sum = 0.0;
+        for (const Tap &row : ty[static_cast<size_t>(y)]) {
+          for (const Tap &col : tx[static_cast<size_t>(x)]) {
+            sum += row.weight * col.weight * in.load(col.index, row.index, c);
+          }
+        }
+        out.store(x, y, c, sum);
+      }
+    }
+  }
+  return out;
+}
+
+RenderScale Proxy::scale(int frameWidth, int frameHeight) const {
+  if (width > 0) return RenderScale{double(width) / frameWidth, double(height) / frameHeight};
+  return RenderScale{1.0 / factor, 1.0 / factor};
+}
+
+OfxRectI Proxy::bounds(int x0, int y0, int frameWidth, int frameHeight) const {
+  if (width > 0) return OfxRectI{0, 0, width, height};
+  return OfxRectI{floorDiv(x0, factor), floorDiv(y0, factor), -floorDiv(-(x0 + frameWidth), factor),
+                  -floorDiv(-(y0 + frameHeight), factor)};
+}
+
+Array Proxy::apply(const Array &frame, int x0, int y0) const {
+  return width > 0 ? resample(frame, width, height) : downsample(frame, x0, y0, factor);
 }
 
 void HostBuffer::Free::operator()(uint8_t *p) const { std::free(p); }

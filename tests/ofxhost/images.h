@@ -51,6 +51,30 @@ Array convert(const Array &in, Depth depth, Components components);
 // is the mean of the canonical pixels it covers (edge pixels average only the pixels that exist).
 Array downsample(const Array &in, int x0, int y0, int factor);
 
+// Area-resamples a whole image to width x height: each output pixel is the mean of the input area
+// it covers, fractional pixels weighted by their overlap.
+Array resample(const Array &in, int width, int height);
+
+// kOfxImageEffectPropRenderScale: OFX gives x and y separately.
+struct RenderScale {
+  double x = 1.0, y = 1.0;
+};
+
+// How the host brings a canonical frame to the render scale.
+// - factor (--render-scale, Natron-like): box filter by 1/factor, render scale (1/f, 1/f).
+// - width x height (--proxy-size, MLT-like): the whole frame area-resampled to exactly that size,
+//   so the render scale is size / frame on each axis. MLT rounds each side of a preview on its
+//   own: a 641x359 profile at preview scale 0.5 is 320x178, render scale (0.4992, 0.4958).
+struct Proxy {
+  int factor = 1;
+  int width = 0, height = 0;  // > 0: resample to this size (the frame's lower left at 0, 0)
+
+  RenderScale scale(int frameWidth, int frameHeight) const;
+  // Pixel bounds at the render scale of a frame whose lower-left pixel is canonical (x0, y0).
+  OfxRectI bounds(int x0, int y0, int frameWidth, int frameHeight) const;
+  Array apply(const Array &frame, int x0, int y0) const;
+};
+
 enum class RowOrder { BottomUp, TopDown };  // TopDown memory means negative kOfxImagePropRowBytes
 
 struct Layout {

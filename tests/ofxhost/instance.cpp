@@ -23,6 +23,11 @@ std::string frameFile(const std::string &dir, const char *stem, int frame) {
 
 Json rect(const OfxRectI &r) { return Json::list({r.x1, r.y1, r.x2, r.y2}); }
 
+// Pixels covered by canonical [a, b) at scale s. The slack keeps a product that should be whole
+// (641 * (320 / 641.0)) from rounding outwards.
+int floorPixel(double a, double s) { return static_cast<int>(std::floor(a * s + 1e-9)); }
+int ceilPixel(double b, double s) { return static_cast<int>(std::ceil(b * s - 1e-9)); }
+
 }  // namespace
 
 Instance::Instance(const Shared &shared, int index, std::string input)
@@ -40,13 +45,24 @@ bool Instance::inspect(std::string *error) {
              : opt_.premult == "premultiplied"   ? kOfxImagePreMultiplied
              : opt_.premult == "unpremultiplied" ? kOfxImageUnPreMultiplied
                                                  : kOfxImageOpaque;
+  scale_ = opt_.proxy.scale(first_.width, first_.height);
   return true;
 }
 
-OfxRectD Instance::sourceRod() const {
-  return OfxRectD{static_cast<double>(opt_.offsetX), static_cast<double>(opt_.offsetY),
-                  static_cast<double>(opt_.offsetX + first_.width),
-                  static_cast<double>(opt_.offsetY + first_.height)};
+OfxRectD Instance::clipRod(const Array &first) const {
+  if (opt_.rodInProxyPixels) {
+    const OfxRectI b = opt_.proxy.bounds(opt_.offsetX, opt_.offsetY, first.width, first.height);
+    return OfxRectD{double(b.x1), double(b.y1), double(b.x2), double(b.y2)};
+  }
+  return OfxRectD{double(opt_.offsetX), double(opt_.offsetY), double(opt_.offsetX + first.width),
+                  double(opt_.offsetY + first.height)};
+}
+
+OfxRectI Instance::renderWindow(const OfxRectD &rod) const {
+  // MLT renders the region it reported, in its own (proxy) pixels.
+  const RenderScale s = opt_.rodInProxyPixels ? RenderScale{} : scale_;
+  return OfxRectI{floorPixel(rod.x1, s.x), floorPixel(rod.y1, s.y), ceilPixel(rod.x2, s.x),
+                  ceilPixel(rod.y2, s.y)};
 }
 
 bool Instance::applyParamOptions(std::string *error) {
@@ -92,15 +108,14 @@ static void setClipFormat(Clip &c, const char *depth, const char *components,
 bool Instance::createInstance() {
   Effect &e = *effect_;
   PropertySet &p = e.props();
-  const double w = first_.width, h = first_.height;
+  const OfxRectD frame = sourceRod();  // MLT's project is its proxy too
   p.setString(kOfxImageEffectPropContext,
               shared_.context->props().getString(kOfxImageEffectPropContext));
   p.setPointer(kOfxPropInstanceData, nullptr);
-  p.setDouble(kOfxImageEffectPropProjectSize, std::vector<double>{w, h});
-  p.setDouble(kOfxImageEffectPropProjectOffset,
-              std::vector<double>{double(opt_.offsetX), double(opt_.offsetY)});
-  p.setDouble(kOfxImageEffectPropProjectExtent,
-              std::vector<double>{opt_.offsetX + w, opt_.offsetY + h});
+  p.setDouble(kOfxImageEffectPropProjectSize,
+              std::vector<double>{frame.x2 - frame.x1, frame.y2 - frame.y1});
+  p.setDouble(kOfxImageEffectPropProjectOffset, std::vector<double>{frame.x1, frame.y1});
+  p.setDouble(kOfxImageEffectPropProjectExtent, std::vector<double>{frame.x2, frame.y2});
   p.setDouble(kOfxImageEffectPropProjectPixelAspectRatio, 1.0);
   p.setDouble(kOfxImageEffectInstancePropEffectDuration,
               double(opt_.lastFrame - opt_.firstFrame + 1));
@@ -140,9 +155,7 @@ bool Instance::createInstance() {
       c->rod = sourceRod();
     } else if (isMask && hasMask()) {
       c->feed = mask_.get();
-      c->rod = OfxRectD{double(opt_.offsetX), double(opt_.offsetY),
-                        double(opt_.offsetX + shared_.firstMask->width),
-                        double(opt_.offsetY + shared_.firstMask->height)};
+      c->rod = clipRod(*shared_.firstMask);
     }
   }
   const OfxStatus st = e.action(kOfxActionCreateInstance);
@@ -277,8 +290,7 @@ Json Instance::applyEdits(int frame) {
     else
       p->setKey(frame, v);  // an animated parameter edited by a user gets a key (autokey)
     e.currentTime = frame;
-    const OfxStatus st =
-        e.paramChanged(edit.param, kOfxChangeUserEdited, frame, 1.0 / opt_.scaleFactor);
+    const OfxStatus st = e.paramChanged(edit.param, kOfxChangeUserEdited, frame, scale_);
     Json j = Json::object();
     j["param"] = edit.param;
     j["value"] = edit.value;
@@ -292,8 +304,8 @@ Json Instance::applyEdits(int frame) {
 
 Json Instance::renderFrame(int frame, bool sequenceOk) {
   Effect &e = *effect_;
-  const double t = frame, s = 1.0 / opt_.scaleFactor;
-  const std::vector<double> scale{s, s};
+  const double t = frame;
+  const std::vector<double> scale{scale_.x, scale_.y};
   const auto started = std::chrono::steady_clock::now();
   Json rec = Json::object();
   rec["time"] = t;
@@ -326,9 +338,7 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
   }
   rec["rod"] = Json::list({rod.x1, rod.y1, rod.x2, rod.y2});
   e.clip(kOfxImageEffectOutputClipName)->rod = rod;
-  const OfxRectI window{
-      static_cast<int>(std::floor(rod.x1 * s)), static_cast<int>(std::floor(rod.y1 * s)),
-      static_cast<int>(std::ceil(rod.x2 * s)), static_cast<int>(std::ceil(rod.y2 * s))};
+  const OfxRectI window = renderWindow(rod);
   rec["render_window"] = rect(window);
 
   if (error.empty()) {
@@ -403,7 +413,7 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
       dst.copyFrom(tmp);
     }
   } else if (error.empty()) {
-    output_.begin(t, &dst, device, s);
+    output_.begin(t, &dst, device, scale_);
     PropertySet in("inArgs of Render", false, false);
     in.setDouble(kOfxPropTime, t);
     in.setString(kOfxImageEffectPropFieldToRender, kOfxImageFieldNone);
@@ -479,13 +489,12 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
 
 void Instance::renderAll() {
   Effect &e = *effect_;
-  const double s = 1.0 / opt_.scaleFactor;
   PropertySet seq("inArgs of Begin/EndSequenceRender", false, false);
   seq.setDouble(kOfxImageEffectPropFrameRange,
                 std::vector<double>{double(opt_.firstFrame), double(opt_.lastFrame)});
   seq.setDouble(kOfxImageEffectPropFrameStep, 1.0);
   seq.setInt(kOfxPropIsInteractive, 0);
-  seq.setDouble(kOfxImageEffectPropRenderScale, std::vector<double>{s, s});
+  seq.setDouble(kOfxImageEffectPropRenderScale, std::vector<double>{scale_.x, scale_.y});
   seq.setInt(kOfxImageEffectPropSequentialRenderStatus, 1);
   seq.setInt(kOfxImageEffectPropInteractiveRenderStatus, 0);
   addGpuArgs(seq);
@@ -514,11 +523,11 @@ bool Instance::prepare(const Effect::Entry &entry, std::mutex *unsafeRenderLock,
     return false;
   }
   if (!applyParamOptions(error)) return false;
-  source_ = std::make_unique<FileFeed>(input_, opt_.layout, opt_.offsetX, opt_.offsetY,
-                                       opt_.scaleFactor, shared_.cuda);
+  source_ = std::make_unique<FileFeed>(input_, opt_.layout, opt_.offsetX, opt_.offsetY, opt_.proxy,
+                                       shared_.cuda);
   if (hasMask()) {
     mask_ = std::make_unique<FileFeed>(opt_.mask, opt_.layout, opt_.offsetX, opt_.offsetY,
-                                       opt_.scaleFactor, shared_.cuda);
+                                       opt_.proxy, shared_.cuda);
   }
   if (shared_.cuda && shared_.cudaStream) {
     stream_ = shared_.cuda->createStream(error);

@@ -47,7 +47,11 @@ class Instance {
 
  private:
   bool hasMask() const { return shared_.firstMask != nullptr; }
-  OfxRectD sourceRod() const;
+  // A clip's region of definition: canonical full-frame coordinates (the spec; Natron, Nuke), or
+  // with --rod proxy the image's own bounds at the render scale (MLT).
+  OfxRectD clipRod(const Array &first) const;
+  OfxRectD sourceRod() const { return clipRod(first_); }
+  OfxRectI renderWindow(const OfxRectD &rod) const;
   bool applyParamOptions(std::string *error);
   bool createInstance();
   Json clipPreferences();
@@ -60,6 +64,7 @@ class Instance {
   int index_;
   std::string input_;    // the Source's file pattern
   Array first_;          // its first frame
+  RenderScale scale_;    // the render scale of its frames
   std::string premult_;  // what the host says about the Source's alpha
   std::unique_ptr<Effect> effect_;
   std::unique_ptr<FileFeed> source_, mask_;

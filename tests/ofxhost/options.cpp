@@ -14,7 +14,8 @@ const char *usage() {
          "          [--context filter|general] [--mask 'mask.%04d.npy'] [--param NAME=VALUE ...]\n"
          "          [--key NAME=FRAME:VALUE,FRAME:VALUE ...] [--edit FRAME:NAME=VALUE ...]\n"
          "          [--row-bytes positive|negative] [--row-padding BYTES] [--offset X,Y]\n"
-         "          [--render-scale 1|0.5|0.25] [--premult premultiplied|unpremultiplied|opaque]\n"
+         "          [--render-scale 1|0.5|0.25 | --proxy-size WxH] [--rod canonical|proxy]\n"
+         "          [--premult premultiplied|unpremultiplied|opaque]\n"
          "          [--python own|none] [--instances N] [--cuda] [--dump-inputs] [--abort-after "
          "N]\n"
          "          [--log LOG.json]\n"
@@ -149,7 +150,17 @@ bool parseOptions(int argc, char **argv, Options *o, std::string *error) {
       if (!toDouble(v, &s) || (s != 1.0 && s != 0.5 && s != 0.25)) {
         return fail(error, "--render-scale must be 1, 0.5 or 0.25");
       }
-      o->scaleFactor = static_cast<int>(1.0 / s);
+      o->proxy.factor = static_cast<int>(1.0 / s);
+    } else if (a == "--proxy-size") {
+      if (!value(&v)) return false;
+      if (!splitOnce(v, 'x', &x, &y) || !toInt(x, &o->proxy.width) || !toInt(y, &o->proxy.height) ||
+          o->proxy.width < 1 || o->proxy.height < 1) {
+        return fail(error, "--proxy-size needs WIDTHxHEIGHT in pixels, got " + v);
+      }
+    } else if (a == "--rod") {
+      if (!value(&v)) return false;
+      if (v != "canonical" && v != "proxy") return fail(error, "--rod must be canonical or proxy");
+      o->rodInProxyPixels = v == "proxy";
     } else if (a == "--premult") {
       if (!value(&o->premult)) return false;
       if (o->premult != "premultiplied" && o->premult != "unpremultiplied" &&
@@ -179,6 +190,15 @@ bool parseOptions(int argc, char **argv, Options *o, std::string *error) {
     }
   }
   if (o->bundle.empty()) return fail(error, "--bundle is required");
+  if (o->proxy.width > 0 &&
+      (o->proxy.factor != 1 || o->offsetX || o->offsetY || !o->mask.empty())) {
+    // MLT, whose proxies this emulates, has neither offset frames nor masks.
+    return fail(error, "--proxy-size goes with neither --render-scale, --offset nor --mask");
+  }
+  if (o->rodInProxyPixels && o->proxy.factor != 1) {
+    // MLT's render scale is its proxy's size over the frame's, which --proxy-size emulates.
+    return fail(error, "--rod proxy goes with --proxy-size, not --render-scale");
+  }
   if (o->describeJson.empty() && (o->inputs.empty() || o->outDir.empty())) {
     return fail(error, "give --describe-json, or --input and --out-dir");
   }

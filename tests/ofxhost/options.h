@@ -31,7 +31,8 @@ struct Options {
   std::vector<EditOption> edits;
   Layout layout;
   int offsetX = 0, offsetY = 0;
-  int scaleFactor = 1;  // render scale = 1 / scaleFactor
+  Proxy proxy;                    // --render-scale (factor) or --proxy-size (width x height)
+  bool rodInProxyPixels = false;  // --rod proxy: regions of definition as MLT reports them
   std::string premult;  // "" (from the components), "premultiplied", "unpremultiplied", "opaque"
   std::string python = "none";
   int instances = 0;  // 0: one per input

@@ -283,7 +283,9 @@ int Session::render() {
   o["row_bytes"] = opt_.layout.order == RowOrder::TopDown ? "negative" : "positive";
   o["row_padding"] = opt_.layout.padding;
   o["offset"] = Json::list({opt_.offsetX, opt_.offsetY});
-  o["render_scale"] = 1.0 / opt_.scaleFactor;
+  o["render_scale"] = 1.0 / opt_.proxy.factor;
+  o["proxy_size"] = Json::list({opt_.proxy.width, opt_.proxy.height});
+  o["rod"] = opt_.rodInProxyPixels ? "proxy" : "canonical";
   o["instances"] = opt_.instances;
   o["cuda"] = opt_.cuda;
   log_["options"] = std::move(o);

@@ -369,7 +369,7 @@ void notifyPluginEdit(Param &p) {
   if (a && (std::strcmp(a, kOfxActionCreateInstance) == 0 ||
             std::strcmp(a, kOfxActionDestroyInstance) == 0))
     return;
-  e->paramChanged(p.name(), kOfxChangePluginEdited, e->currentTime, 1.0);
+  e->paramChanged(p.name(), kOfxChangePluginEdited, e->currentTime, RenderScale{});
 }
 
 OfxStatus paramSetValue(OfxParamHandle h, ...) {

@@ -282,6 +282,53 @@ def test_render_scale_with_offset_uses_scaled_bounds(host: driver.Built, tmp_pat
     assert r.output(1).shape == (H // 2, W // 2, 3)
 
 
+def area_resample(src: np.ndarray, height: int, width: int) -> np.ndarray:
+    """What ``--proxy-size`` does, in numpy: each pixel the mean of the area it covers."""
+
+    def weights(n_in: int, n_out: int) -> np.ndarray:
+        step = n_in / n_out
+        edges = np.arange(n_out + 1) * step
+        lo, hi = edges[:-1, None], edges[1:, None]
+        pixels = np.arange(n_in)[None, :]
+        return np.clip(np.minimum(hi, pixels + 1) - np.maximum(lo, pixels), 0, None) / step
+
+    wy, wx = weights(src.shape[0], height), weights(src.shape[1], width)
+    return np.einsum("yi,ijc,xj->yxc", wy, src.astype(np.float64), wx).astype(src.dtype)
+
+
+# MLT's preview of a 41x23 profile at scale 0.5: each side scaled and rounded on its own.
+ODD, PROXY = (23, 41), (20, 11)
+
+
+def test_proxy_size_resamples_with_a_scale_per_axis(host: driver.Built, tmp_path: Path) -> None:
+    src = image(np.float32, 4, shape=ODD)
+    r = ok(
+        driver.run(
+            host, tmp_path, {1: src}, params={"gain": 0.5}, proxy_size=PROXY, dump_inputs=True
+        )
+    )
+    width, height = PROXY
+    np.testing.assert_allclose(r.dumped_source(1), area_resample(src, height, width), atol=1e-6)
+    np.testing.assert_array_equal(r.output(1), gain(r.dumped_source(1), 0.5))
+    source = r.image(1, "Source")
+    assert source["bounds"] == [0, 0, width, height]
+    assert source["render_scale"] == [width / ODD[1], height / ODD[0]]
+    assert r.frame(1)["rod"] == [0, 0, ODD[1], ODD[0]]  # canonical: the full frame
+    assert r.frame(1)["render_window"] == [0, 0, width, height]
+
+
+def test_rod_in_proxy_pixels_like_mlt(host: driver.Built, tmp_path: Path) -> None:
+    src = image(np.uint8, 4, shape=ODD)
+    r = ok(
+        driver.run(host, tmp_path, {1: src}, params={"gain": 0.5}, proxy_size=PROXY, rod="proxy")
+    )
+    width, height = PROXY
+    assert r.frame(1)["rod"] == [0, 0, width, height]  # the region in the proxy's own pixels
+    assert r.frame(1)["render_window"] == [0, 0, width, height]
+    assert r.output(1).shape == (height, width, 4)
+    assert r.log["options"]["rod"] == "proxy"
+
+
 def test_mask_is_converted_to_the_clip_preference(host: driver.Built, tmp_path: Path) -> None:
     src = image(np.uint8, 4)
     mask = np.zeros((H, W, 4), np.float32)
@@ -322,6 +369,10 @@ def test_python_own_starts_an_interpreter_before_the_plugin(
         ({"params": {"mode": "sideways"}}, "neither an option label nor an index"),
         ({"params": {"gain": "loud"}}, "not a number"),
         ({"context": "filter", "mask": {1: np.ones((H, W), np.float32)}}, "no Mask clip"),
+        ({"proxy_size": (20, 12), "offset": (2, 2)}, "--proxy-size goes with neither"),
+        ({"extra": ["--proxy-size", "20by12"]}, "--proxy-size needs WIDTHxHEIGHT"),
+        ({"rod": "pixels"}, "--rod must be canonical or proxy"),
+        ({"rod": "proxy", "render_scale": 0.5}, "--rod proxy goes with --proxy-size"),
     ],
 )
 def test_usage_errors_exit_2(host: driver.Built, tmp_path: Path, extra: dict, words: str) -> None:

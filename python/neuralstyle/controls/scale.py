@@ -33,10 +33,12 @@ from neuralstyle.errors import InputError
 
 __all__ = [
     "ProxyMode",
+    "RenderScale",
     "StrokePlan",
     "check_frame_size",
     "frame_size_of",
     "is_render_of",
+    "long_side_scale",
     "resize_image",
     "resize_long_side",
     "stroke_plan",
@@ -44,6 +46,11 @@ __all__ = [
 ]
 
 ProxyMode = Literal["scaled", "exact"]
+
+#: A render scale: one number, or ``(x, y)`` as OpenFX hosts give it. MLT rounds each side of a
+#: proxy on its own: a 641x359 frame at preview scale 0.5 is 320x178, render scale
+#: ``(320 / 641, 178 / 359) = (0.4992, 0.4958)``.
+RenderScale = float | tuple[float, float]
 
 #: Back-projection rounds of :func:`upsample_consistent`: the proxy SSIM of AdaIN at 512 px
 #: (benchmarks/bm_methods.py --only proxy) gains 0.06 in 3 rounds and < 0.01 beyond.
@@ -69,11 +76,26 @@ def _scaled(size: tuple[int, int], s: float) -> tuple[int, int]:
     return max(1, round(size[0] * s)), max(1, round(size[1] * s))
 
 
+def _per_axis(render_scale: RenderScale) -> tuple[float, float]:
+    """``(y, x)`` scales, in the order of ``(H, W)`` sizes."""
+    if isinstance(render_scale, tuple):
+        return float(render_scale[1]), float(render_scale[0])
+    return float(render_scale), float(render_scale)
+
+
+def long_side_scale(render_scale: RenderScale, frame_size: tuple[int, int]) -> float:
+    """The render scale of the frame's long side: the one number a stroke plan scales by (strokes
+    are sized on the long side)."""
+    sy, sx = _per_axis(render_scale)
+    return sx if frame_size[1] >= frame_size[0] else sy
+
+
 def frame_size_of(
-    size: tuple[int, int], render_scale: float, frame_size: tuple[int, int] | None = None
+    size: tuple[int, int], render_scale: RenderScale, frame_size: tuple[int, int] | None = None
 ) -> tuple[int, int]:
     """The full-resolution ``(H, W)`` of which an image of ``size`` is the render at
-    ``render_scale``: ``frame_size`` when given, else ``size / render_scale`` rounded.
+    ``render_scale``: ``frame_size`` when given, else ``size / render_scale`` rounded (rows by the
+    y scale, columns by the x scale).
 
     Why it matters: a proxy does not say its frame's size. A 1080x1919 frame at render scale
     0.5 is 540x960 (or 959), and so is a 1080x1920 one; a render at the wrong size is the full
@@ -86,12 +108,15 @@ def frame_size_of(
             at ``render_scale`` (more than a pixel off).
     """
     if frame_size is None:
-        return max(1, round(size[0] / render_scale)), max(1, round(size[1] / render_scale))
+        sy, sx = _per_axis(render_scale)
+        return max(1, round(size[0] / sy)), max(1, round(size[1] / sx))
     frame = check_frame_size(frame_size)
     if not is_render_of(size, render_scale, frame):
+        sy, sx = _per_axis(render_scale)
+        scale = f"{sx:g}" if sx == sy else f"({sx:g}, {sy:g})"
         raise InputError(
             f"a {size[1]}x{size[0]} image is not a frame of {frame[1]}x{frame[0]} "
-            f"at render scale {render_scale:g}"
+            f"at render scale {scale}"
         )
     return frame
 
@@ -111,10 +136,13 @@ def check_frame_size(frame_size: object) -> tuple[int, int]:
     return int(frame_size[0]), int(frame_size[1])
 
 
-def is_render_of(size: tuple[int, int], render_scale: float, frame_size: tuple[int, int]) -> bool:
+def is_render_of(
+    size: tuple[int, int], render_scale: RenderScale, frame_size: tuple[int, int]
+) -> bool:
     """Whether an image of ``size`` is a frame of ``frame_size`` at ``render_scale`` (hosts
     round the scaled sides either way: a pixel of slack)."""
-    return all(abs(f * render_scale - n) <= 1 for f, n in zip(frame_size, size, strict=True))
+    scales = _per_axis(render_scale)
+    return all(abs(f * s - n) <= 1 for f, s, n in zip(frame_size, scales, size, strict=True))
 
 
 def stroke_plan(

@@ -9,7 +9,7 @@ acts in feature space inside the method)::
 
     u      = x / a                          # unpremultiply (premultiplied RGBA only)
     c      = clip(u / full_scale, 0, 1)     # what the network can see
-    styled = decode(net(encode(c)))         # sRGB encode/decode for float input only
+    styled = decode(net(encode(c)))         # sRGB encode/decode for scene-linear floats only
     out    = x + a * w * full_scale * (styled - c)
 
 which is ``premultiply(u + w * (styled_u - u))`` with ``styled_u = styled + (u - c)``: the part of
@@ -18,6 +18,12 @@ untouched. In premultiplied RGBA, pixels whose alpha is 0 are left exactly as th
 stylising them would put texture into the transparent surround of an element, which a merge then
 adds over the background. Integer results are rounded once; half results are rounded once to
 float16.
+
+In RGBA (premultiplied or straight), ``c`` is first filled where alpha is (nearly) 0 from the
+colour around it (:func:`~neuralstyle.engine.colour.edge_extend`, in the encoding the network
+sees), so the network sees no edge at the matte: the black (0/0) surround of a cut-out otherwise
+left a pale rim 3-8 px wide inside its edge. Pixels with alpha >= ``TRUSTED_ALPHA`` (1/16) keep
+their colour; images without alpha, or with alpha >= 1/16 everywhere, render as before.
 """
 
 from __future__ import annotations
@@ -29,7 +35,13 @@ import torch
 from torch import Tensor
 
 from neuralstyle.engine import determinism
-from neuralstyle.engine.colour import alpha_divisor, srgb_decode, srgb_encode
+from neuralstyle.engine.colour import (
+    TRUSTED_ALPHA,
+    alpha_divisor,
+    edge_extend,
+    srgb_decode,
+    srgb_encode,
+)
 from neuralstyle.engine.device import device_errors
 from neuralstyle.engine.frames import Pixels, Rect, full_scale, is_float
 from neuralstyle.engine.stylist import Progress, Stylist
@@ -48,9 +60,10 @@ def render_frame(
     premultiplied: bool,
     mask: Pixels | None = None,
     mask_rect: Rect | None = None,
-    render_scale: float = 1.0,
+    render_scale: float | tuple[float, float] = 1.0,
     frame_size: tuple[int, int] | None = None,
     progress: Progress | None = None,
+    scene_linear: bool = True,
 ) -> None:
     """Fill ``dst`` with the stylised ``src``.
 
@@ -59,10 +72,12 @@ def render_frame(
     window gives the same pixels as the same part of a full render. ``mask`` (last channel; 0
     keeps the source) counts as 0 outside ``mask_rect``; with the request's ``mask_mode``
     ``"styles"`` it chooses the style instead (1: ``style``, 0: ``second_style``).
-    ``render_scale`` says which fraction of the full resolution ``src`` is (a proxy), so strokes
-    keep their size on the frame; ``frame_size``, when known, is ``src``'s size at full
-    resolution (:func:`~neuralstyle.controls.frame_size_of`); ``progress`` is told the fraction
-    done (and raises to abort).
+    ``render_scale`` says which fraction of the full resolution ``src`` is (a proxy; one number
+    or ``(x, y)``), so strokes keep their size on the frame; ``frame_size``, when known, is
+    ``src``'s size at full resolution (:func:`~neuralstyle.controls.frame_size_of`);
+    ``progress`` is told the fraction done (and raises to abort). Float pixels are scene-linear,
+    or with ``scene_linear=False`` display-referred (sRGB-encoded, as integer pixels always are;
+    the API's ``colour="srgb"``).
 
     A strength of 0, an all-zero mask over the window or an alpha-only image copy the source
     without arithmetic (bit-exact).
@@ -114,6 +129,7 @@ def render_frame(
             stylise,
             strength=stylist.pixel_strength,
             dtype=src.dtype,
+            linear=scene_linear and is_float(src.dtype),
             premultiplied=premultiplied,
             weight=weight,
         )
@@ -127,17 +143,24 @@ def _stylise(
     *,
     strength: float,
     dtype: np.dtype,
+    linear: bool,
     premultiplied: bool,
     weight: Tensor | None,
 ) -> Tensor:
     """The formula in the module docstring; returns ``(C, h, w)`` for ``region`` of ``x``."""
     scale = full_scale(dtype)
-    linear = is_float(dtype)
     rgb = x[:3]
-    divisor = alpha_divisor(x[3] / scale) if premultiplied and x.shape[0] == 4 else None
+    alpha = x[3] / scale if x.shape[0] == 4 else None
+    divisor = alpha_divisor(alpha) if premultiplied and alpha is not None else None
     straight = rgb / divisor if divisor is not None else rgb
     seen = (straight / scale if scale != 1.0 else straight).clamp(0.0, 1.0)
-    styled = stylist(srgb_encode(seen) if linear else seen)
+    network_in = srgb_encode(seen) if linear else seen
+    if alpha is not None and bool((alpha < TRUSTED_ALPHA).any()):
+        # No matte edge for the network to see; filled in the encoding it works in (a fill
+        # averaged in linear light leaves a darker rim: benchmarks/RESULTS.md, "Matte edges").
+        network_in = edge_extend(network_in, alpha)
+        seen = srgb_decode(network_in) if linear else network_in
+    styled = stylist(network_in)
     if linear:
         styled = srgb_decode(styled)
 
@@ -154,7 +177,7 @@ def _stylise(
     out = base + step
     if weight is not None:
         out = torch.where(weight > 0, out, base)  # untouched where the mask is 0, even -0.0
-    if not linear:
+    if not is_float(dtype):
         out = out.round().clamp(0.0, scale)
     if x.shape[0] == 4:
         out = torch.cat([out, x[3:, rows, cols]])

@@ -170,13 +170,11 @@ class StyleImage:
         Raises:
             ImageIOError, InputError: as :meth:`from_file` (the file may have changed since).
         """
-        from neuralstyle.io.images import read
-        from neuralstyle.io.style_image import check_style_file, style_pixels
+        from neuralstyle.io.style_image import read_style_file
 
         if self.array is not None:
             return self.array
-        check_style_file(self.label)
-        return style_pixels(read(self.label).pixels, f"style image {self.label}")
+        return read_style_file(self.label)
 
 
 @functools.lru_cache(maxsize=64)

@@ -29,7 +29,7 @@ from neuralstyle.errors import InputError
 
 if TYPE_CHECKING:
     from neuralstyle.controls.colour import ColourMode
-    from neuralstyle.controls.scale import ProxyMode, StrokePlan
+    from neuralstyle.controls.scale import ProxyMode, RenderScale, StrokePlan
     from neuralstyle.methods.adain import StyleStatistics
     from neuralstyle.models.styles import Style
 
@@ -111,15 +111,17 @@ class Stylist:
         self,
         image: Tensor,
         *,
-        render_scale: float = 1.0,
+        render_scale: RenderScale = 1.0,
         frame_size: tuple[int, int] | None = None,
         regions: Tensor | None = None,
         progress: Progress | None = None,
     ) -> Tensor:
         """Stylise ``image``, a frame of ``frame_size`` (default: its size over the render
-        scale) rendered at ``render_scale`` of the full resolution."""
+        scale) rendered at ``render_scale`` of the full resolution (one number, or ``(x, y)``
+        as an OpenFX host gives it)."""
         from neuralstyle.controls.scale import (
             frame_size_of,
+            long_side_scale,
             resize_image,
             stroke_plan,
             upsample_consistent,
@@ -133,7 +135,8 @@ class Stylist:
             )
         size = (int(image.shape[1]), int(image.shape[2]))
         frame = frame_size_of(size, render_scale, frame_size)
-        plan = stroke_plan(frame, render_scale, r.stroke_scale, proxy=PROXY_MODES[r.method])
+        scale = long_side_scale(render_scale, frame)
+        plan = stroke_plan(frame, scale, r.stroke_scale, proxy=PROXY_MODES[r.method])
         if r.method == "builtin":
             # The network has no style image to scale: its strokes scale with the working size.
             s = r.stroke_scale

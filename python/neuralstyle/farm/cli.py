@@ -116,6 +116,7 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     dist.add_argument("--chunk-size", type=int, default=1, metavar="N", help="frames per task")
     dist.add_argument("--retries", type=int, default=2, metavar="N", help="per task (default 2)")
     dist.add_argument("--timeout", type=float, metavar="S", help="seconds per task")
+    _allow_blank_choices(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -186,9 +187,23 @@ def _exit_on_sigterm() -> None:
 # Options where an empty value means "not given": job templates cannot leave an argument out.
 _OPTIONAL = (
     "frames", "chunk", "style", "second_style", "style_blend", "strength", "stroke_scale", "keys",
-    "mask",
+    "mask", "method", "mask_mode", "preserve_colour",
     "ocio", "in_cs", "working_cs", "out_cs", "cache_dir", "scheduler",
 )  # fmt: skip
+
+
+class _OrBlank(tuple[str, ...]):
+    """Choices that also admit "" ("not given"); help and errors list only the real ones."""
+
+    def __contains__(self, value: object) -> bool:
+        return value == "" or super().__contains__(value)
+
+
+def _allow_blank_choices(parser: argparse.ArgumentParser) -> None:
+    # argparse checks choices before run() sees the value.
+    for action in parser._actions:
+        if action.dest in _OPTIONAL and action.choices is not None:
+            action.choices = _OrBlank(action.choices)
 
 
 def _blank_to_none(args: argparse.Namespace) -> None:
@@ -233,6 +248,7 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
         colour=ColourSettings(args.ocio, args.in_cs, args.working_cs, args.out_cs),
         write=WriteOptions(args.depth, args.compression, args.quality),
         mask=args.mask,
+        keys=args.keys,
         device=args.device,
         skip_existing=args.skip_existing,
         verify=args.verify,
@@ -326,12 +342,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m neuralstyle.farm render ...``: the command outside :mod:`neuralstyle.cli`."""
+    """``python -m neuralstyle.farm render ...``: the command outside :mod:`neuralstyle.cli`.
+
+    The job templates run it; it also takes their ``--extra-args TEXT`` (further options in one
+    argument, :func:`neuralstyle.farm.templates.expand_extra_args`).
+    """
+    from neuralstyle.farm.templates import expand_extra_args
+
     parser = _Parser(prog="neuralstyle", epilog=_EPILOG)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_render_parser(commands)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(expand_extra_args(sys.argv[1:] if argv is None else argv))
         status: int = args.run(args)
         return status
     except NeuralStyleError as exc:

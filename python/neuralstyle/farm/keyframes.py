@@ -34,6 +34,17 @@ ANIMATABLE = {
 }
 #: The range of each linear parameter (the node's min and max).
 RANGES = {"style_blend": (0.0, 1.0), "strength": (0.0, 1.0), "stroke_scale": (0.1, 10.0)}
+#: The method's settings, constant over a shot: their command-line options (for messages).
+_CONSTANT = {
+    "method": "--method",
+    "mask_mode": "--mask-mode",
+    "preserve_colour": "--preserve-colour",
+    "seed": "--seed",
+    "init": "--init",
+    "quality": "--optimize-quality",
+    "style_weight": "--style-weight",
+    "steps": "--steps",
+}
 #: The node's defaults (docs/contract.md), used for parameters nobody set.
 DEFAULTS: dict[str, float | str] = {
     "style": "0",
@@ -137,9 +148,17 @@ def _read_file(path: Path) -> Mapping[str, object]:
         raise InputError(f"the keyframe file {path} must hold a mapping such as strength: 0.5")
     unknown = sorted(str(k) for k in data if k not in ANIMATABLE)
     if unknown:
+        constant = [name for name in unknown if name in _CONSTANT]
+        hint = (
+            f" ({', '.join(constant)}: constant over the shot, so not keyframed; give "
+            f"{'it' if len(constant) == 1 else 'them'} on the command line: "
+            f"{', '.join(_CONSTANT[name] for name in constant)})"
+            if constant
+            else ""
+        )
         raise InputError(
             f"the keyframe file {path} names unknown parameter {', '.join(unknown)}; "
-            f"expected {', '.join(ANIMATABLE)}"
+            f"expected {', '.join(ANIMATABLE)}{hint}"
         )
     return {str(k): v for k, v in data.items()}
 

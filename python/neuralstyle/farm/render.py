@@ -3,8 +3,9 @@ verify, log.
 
 A :class:`RenderJob` is plain data (it travels to Dask workers by pickle). :func:`preflight`
 checks everything that can be checked before the first frame, so a bad range, a missing or
-corrupt input frame, an unknown colour space or an unwritable output fails at once with nothing
-written. :class:`FrameRenderer` renders frames in one process; the network loads once per process
+corrupt input frame (pixels decoded, not only headers), an unknown colour space, an output that
+would overwrite an input or an unwritable output fails at once with nothing written.
+:class:`FrameRenderer` renders frames in one process; the network loads once per process
 (:mod:`neuralstyle.methods.builtin` keeps it) and stays loaded across frames and chunks.
 
 Stylisation is :func:`neuralstyle.stylize`, the node's own render, with the parameters the node
@@ -20,7 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -42,6 +43,9 @@ from neuralstyle.io.plates import (
     write_plate,
 )
 
+if TYPE_CHECKING:
+    from neuralstyle.engine.request import StyleImage
+
 __all__ = ["FrameRenderer", "Hooks", "RenderJob", "output_paths", "preflight", "render_frames"]
 
 
@@ -57,6 +61,7 @@ class RenderJob:
         colour: OCIO settings (none: the node's own colour handling).
         write: output depth, compression, quality.
         mask: a mask sequence (its last channel; 0 keeps the source), or None.
+        keys: the keyframe file ``keyframes`` was read from, or None (no output may replace it).
         device: ``auto``, ``cpu`` or ``cuda``.
         skip_existing: leave frames whose output exists (and verifies, with ``verify``).
         verify: read every written frame back and compare it with what was written.
@@ -73,6 +78,7 @@ class RenderJob:
     colour: ColourSettings = field(default_factory=ColourSettings)
     write: WriteOptions = field(default_factory=WriteOptions)
     mask: str | None = None
+    keys: str | None = None
     device: str = "auto"
     skip_existing: bool = False
     verify: bool = False
@@ -97,10 +103,19 @@ def output_paths(job: RenderJob, frames: list[int]) -> list[Path]:
 def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
     """Check ``frames`` of ``job`` before rendering any; make the output folder.
 
+    Every input and mask frame of ``frames`` is decoded in full (not only its header), and so is
+    every style file the keys name: a truncated or corrupt file fails here, before the first
+    frame is written. No output of ``frames`` may be a file the shot reads (any input or mask
+    frame of the shot, a style file, the keyframe file), compared as files, not as path text.
+
     Raises:
-        InputError: bad patterns, options, parameters or colour spaces.
-        ImageIOError: missing or unreadable input or mask frames, an unwritable output folder.
+        InputError: bad patterns, options, parameters or colour spaces; an output that would
+            overwrite an input; a mask whose size is not the plate's.
+        ImageIOError: missing, truncated or corrupt input, mask or style files; an unwritable
+            output folder.
     """
+    from neuralstyle.io.paths import check_no_overwrite, make_output_folders
+
     source = Sequence.parse(job.input)
     target = Sequence.parse(job.output)
     if target.is_still and len(job.frames) > 1:
@@ -109,27 +124,31 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
             f"but {len(job.frames)} frames are rendered"
         )
     job.write.check(target.path(frames[0] if frames else 0))
-    _check_params(job)
+    styles = _check_params(job)
     stage = job.colour.check()
-    for frame in frames:
-        if os.path.abspath(source.path(frame)) == os.path.abspath(target.path(frame)):
-            raise InputError(f"the output {target.path(frame)} would overwrite its input")
-    _check_inputs(source, frames, "input")
+    outputs = output_paths(job, frames)
+    check_no_overwrite(outputs, _files_read(job, styles))
+    _check_present(source, frames, "input")
     if job.mask is not None:
-        _check_inputs(Sequence.parse(job.mask), frames, "mask")
-    _check_output_folder({p.parent for p in output_paths(job, frames)})
+        _check_present(Sequence.parse(job.mask), frames, "mask")
+    for style in styles:
+        style.pixels()
+    _decode_inputs(job, frames)
+    make_output_folders(dict.fromkeys(p.parent for p in outputs))
     return stage
 
 
-def _check_params(job: RenderJob) -> None:
-    """Every key's value, as the node's parameter checks see it (styles and files resolved)."""
-    from neuralstyle.engine.request import StyleRequest
+def _check_params(job: RenderJob) -> list[StyleImage]:
+    """Every key's value, as the node's parameter checks see it (styles and files resolved);
+    returns the style files the keys name."""
+    from neuralstyle.engine.request import StyleImage, StyleRequest
 
+    styles: dict[StyleImage, None] = {}
     base = {name: curve.keys[0][1] for name, curve in job.keyframes.curves.items()}
     for name, curve in job.keyframes.curves.items():
         for _, value in curve.keys:
             values = {**base, name: value}
-            StyleRequest.create(
+            request = StyleRequest.create(
                 values["style"],
                 values["second_style"] or None,
                 float(values["style_blend"]),
@@ -138,11 +157,27 @@ def _check_params(job: RenderJob) -> None:
                 stroke_scale=float(values["stroke_scale"]),
                 **job.controls,
             )
+            for style in (request.style, request.second_style):
+                if isinstance(style, StyleImage):
+                    styles[style] = None
+    return list(styles)
 
 
-def _check_inputs(sequence: Sequence, frames: list[int], what: str) -> None:
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
+def _files_read(job: RenderJob, styles: list[StyleImage]) -> list[tuple[str, Path]]:
+    """``(what, path)`` of every file the shot reads; frames of the whole shot, not only this
+    chunk, since another chunk's inputs must survive this one's outputs."""
+    source = Sequence.parse(job.input)
+    files = [("the input", source.path(f)) for f in job.frames]
+    if job.mask is not None:
+        mask = Sequence.parse(job.mask)
+        files += [("the mask", mask.path(f)) for f in job.frames]
+    files += [("the style image", Path(style.label)) for style in styles]
+    if job.keys is not None:
+        files.append(("the keyframe file", Path(job.keys)))
+    return files
 
+
+def _check_present(sequence: Sequence, frames: list[int], what: str) -> None:
     paths = {f: sequence.path(f) for f in frames}
     missing = [f for f, p in paths.items() if not p.is_file()]
     if missing:
@@ -150,24 +185,39 @@ def _check_inputs(sequence: Sequence, frames: list[int], what: str) -> None:
             f"missing {what} frame{'s' if len(missing) > 1 else ''} {format_frames(missing)} "
             f"of {sequence.pattern} (e.g. {paths[missing[0]]})"
         )
-    for path in dict.fromkeys(paths.values()):  # a still image is checked once
-        image = oiio.ImageInput.open(str(path))
-        if image is None:
-            reason = oiio.geterror().strip().splitlines()
-            raise ImageIOError(f"cannot read {path}: {reason[0] if reason else 'not an image'}")
-        image.close()
 
 
-def _check_output_folder(folders: set[Path]) -> None:
-    for folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ImageIOError(
-                f"cannot make the output folder {folder}: {exc.strerror or exc}"
-            ) from exc
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ImageIOError(f"cannot write to the output folder {folder}: permission denied")
+def _decode_inputs(job: RenderJob, frames: list[int]) -> None:
+    """Decode every input and mask frame of ``frames`` (a still once), one at a time.
+
+    Headers alone miss a frame cut short or damaged inside its pixel data; decoding finds what
+    the format can detect (a cut file, a broken compressed chunk, a PNG CRC, a bad JPEG code),
+    never a flipped bit in raw, uncompressed pixels.
+    """
+    source = Sequence.parse(job.input)
+    mask = Sequence.parse(job.mask) if job.mask is not None else None
+    sizes: dict[Path, tuple[int, int]] = {}
+    for frame in frames:
+        plate = _decoded_size(sizes, source.path(frame), "")
+        if mask is not None:
+            path = mask.path(frame)
+            _check_mask_size(path, _decoded_size(sizes, path, "mask"), plate)
+
+
+def _decoded_size(sizes: dict[Path, tuple[int, int]], path: Path, what: str) -> tuple[int, int]:
+    if path not in sizes:
+        height, width = read_plate(path, what).pixels.shape[:2]
+        sizes[path] = (height, width)
+    return sizes[path]
+
+
+def _check_mask_size(path: Path, mask: tuple[int, ...], plate: tuple[int, ...]) -> None:
+    """Raise InputError when the mask ``path`` of size ``mask`` (height, width) is not the
+    plate's."""
+    if mask[:2] != plate[:2]:
+        raise InputError(
+            f"the mask {path} is {mask[1]}x{mask[0]} but the plate is {plate[1]}x{plate[0]}"
+        )
 
 
 @dataclass
@@ -300,12 +350,9 @@ class FrameRenderer:
     def _mask(self, frame: int, plate: Plate) -> np.ndarray | None:
         if self.mask is None:
             return None
-        mask = read_plate(self.mask.path(frame)).pixels[..., -1:]
-        if mask.shape[:2] != plate.pixels.shape[:2]:
-            raise InputError(
-                f"the mask {self.mask.path(frame)} is {mask.shape[1]}x{mask.shape[0]} but the "
-                f"plate is {plate.pixels.shape[1]}x{plate.pixels.shape[0]}"
-            )
+        path = self.mask.path(frame)
+        mask = read_plate(path, "mask").pixels[..., -1:]
+        _check_mask_size(path, mask.shape, plate.pixels.shape)
         return np.ascontiguousarray(mask)
 
     def _engine_input(self, plate: Plate) -> tuple[np.ndarray, bool]:

@@ -23,19 +23,34 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import uuid
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from neuralstyle.errors import ImageIOError, InputError
 
 if TYPE_CHECKING:
+    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
     from torch import Tensor
 
-__all__ = ["FORMATS", "ImageFile", "convert", "read", "read_image", "write_image"]
+__all__ = [
+    "FORMATS",
+    "ImageFile",
+    "cannot_read",
+    "check_format",
+    "convert",
+    "open_image",
+    "read",
+    "read_image",
+    "read_pixels",
+    "write_image",
+]
 
 
 @dataclass(frozen=True)
@@ -71,39 +86,134 @@ class ImageFile:
     premultiplied: bool
 
 
-def read(path: str | os.PathLike[str]) -> ImageFile:
+def read(path: str | os.PathLike[str], what: str = "") -> ImageFile:
     """Read the first subimage of ``path`` (at most four channels) in its native pixel type.
 
-    Types other than uint8, uint16, half and float are read as float32.
+    Types other than uint8, uint16, half and float are read as float32. Every pixel is decoded:
+    a truncated or corrupt file is an error, never a partly grey picture.
+
+    Args:
+        path: the image file.
+        what: what messages call it (``"style image"``, ``"mask"``); default just the path.
 
     Raises:
-        ImageIOError: the file is missing, unreadable or not an image (one line, naming the file).
+        ImageIOError: the file is missing, empty, truncated, corrupt or not an image (one line,
+            naming the file).
+    """
+    failure = cannot_read(path, what)
+    with open_image(path, failure, unassociated=True) as image:
+        spec = image.spec()
+        native = str(spec.format)
+        channels = min(spec.nchannels, 4)
+        pixels = read_pixels(image, failure, channels, native if native in _NATIVE else "float")
+        premultiplied = spec.get_int_attribute(_UNASSOCIATED, 0) == 0
+    return ImageFile(pixels, premultiplied)
+
+
+def cannot_read(path: str | os.PathLike[str], what: str = "") -> str:
+    """The start of a read error: ``cannot read <what> <path>``."""
+    return " ".join(("cannot read", *([what] if what else []), os.fspath(path)))
+
+
+@contextlib.contextmanager
+def open_image(
+    path: str | os.PathLike[str], failure: str, *, unassociated: bool = False
+) -> Iterator[oiio.ImageInput]:
+    """``path`` opened for reading, closed on leaving the block; the checks every reader shares.
+
+    Before OpenImageIO sees a PNG its chunks are checked (whole, CRCs right): libpng would report
+    a cut or damaged chunk through OIIO too, but its default handler first prints a
+    ``libpng error:`` line of its own on the process's stderr (OIIO's handler returns instead of
+    jumping), and this code also runs inside compositors, whose stderr is not ours to redirect.
+
+    Args:
+        path: the image file.
+        failure: the start of every message, e.g. ``"cannot read mask m.png"``.
+        unassociated: keep straight alpha as stored (no rounding on read).
+
+    Raises:
+        ImageIOError: ``"<failure>: <reason>"``: missing, empty, a damaged PNG, not an image.
     """
     import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
 
     name = os.fspath(path)
     if not os.path.isfile(name):
-        raise ImageIOError(f"cannot read {name}: no such file")
+        raise ImageIOError(f"{failure}: no such file")
+    try:
+        damage = _file_damage(name)
+    except OSError as exc:
+        raise ImageIOError(f"{failure}: {exc.strerror or exc}") from exc
+    if damage is not None:
+        raise ImageIOError(f"{failure}: {damage}")
     config = oiio.ImageSpec()
-    config.attribute(_UNASSOCIATED, 1)  # keep straight alpha as stored: no rounding on read
+    if unassociated:
+        config.attribute(_UNASSOCIATED, 1)
     image = oiio.ImageInput.open(name, config)
     if image is None:
-        raise ImageIOError(f"cannot read {name}: {_reason(oiio.geterror())}")
+        raise ImageIOError(f"{failure}: {_reason(oiio.geterror())}")
     try:
-        spec = image.spec()
-        native = str(spec.format)
-        channels = min(spec.nchannels, 4)
-        pixels = image.read_image(0, 0, 0, channels, native if native in _NATIVE else "float")
-        if pixels is None:
-            raise ImageIOError(f"cannot read {name}: {_reason(image.geterror())}")
-        premultiplied = spec.get_int_attribute(_UNASSOCIATED, 0) == 0
+        yield image
     except (RuntimeError, ValueError) as exc:
-        raise ImageIOError(f"cannot read {name}: {_reason(str(exc))}") from exc
+        raise ImageIOError(f"{failure}: {_reason(str(exc))}") from exc
     finally:
         image.close()
+
+
+def read_pixels(image: oiio.ImageInput, failure: str, channels: int, dtype: str) -> np.ndarray:
+    """All pixels of the current subimage, ``(H, W, C)``, row 0 at the top.
+
+    Decoders report damage they worked around (libjpeg's "premature end of JPEG file", a bad
+    Huffman code) as an error after returning the pixels: that counts as a failure here.
+
+    Raises:
+        ImageIOError: ``"<failure>: <reason>"``.
+    """
+    pixels = image.read_image(0, 0, 0, channels, dtype)
+    if pixels is None or image.has_error:
+        raise ImageIOError(f"{failure}: {_reason(image.geterror(), 'cannot decode the pixels')}")
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
-    return ImageFile(np.ascontiguousarray(pixels), premultiplied)
+    return np.ascontiguousarray(pixels)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _file_damage(name: str) -> str | None:
+    """Why ``name`` is unreadable before any decoder opens it (empty, a damaged PNG), or None."""
+    with open(name, "rb") as file:
+        head = file.read(len(_PNG_SIGNATURE))
+        if not head:
+            return "empty file"
+        return _png_damage(file) if head == _PNG_SIGNATURE else None
+
+
+def _png_damage(file: BinaryIO) -> str | None:
+    """Walk the chunks after the signature: each whole with its CRC right, up to ``IEND``."""
+    offset = len(_PNG_SIGNATURE)
+    while True:
+        header = file.read(8)
+        if len(header) < 8:
+            return "truncated PNG (it ends before its IEND chunk)"
+        length, kind = struct.unpack(">I4s", header)
+        name = kind.decode("latin-1")
+        # Read in pieces: a damaged length field must not ask for gigabytes at once.
+        crc = zlib.crc32(kind)
+        left = length
+        while left > 0:
+            piece = file.read(min(left, 1 << 20))
+            if not piece:
+                return f"truncated PNG (its {name} chunk at byte {offset} is cut short)"
+            crc = zlib.crc32(piece, crc)
+            left -= len(piece)
+        stored = file.read(4)
+        if len(stored) < 4:
+            return f"truncated PNG (its {name} chunk at byte {offset} is cut short)"
+        if struct.unpack(">I", stored)[0] != crc:
+            return f"corrupt PNG (CRC error in its {name} chunk at byte {offset})"
+        if kind == b"IEND":
+            return None
+        offset += 12 + length
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -121,7 +231,7 @@ def write_image(
     over ``path``; on failure the temporary file is removed.
 
     Args:
-        path: the file to write; its folder must exist.
+        path: the file to write; its folder must exist (a missing one is named in the error).
         array: uint8, uint16, float16 or float32 pixels; 1 (grey), 2 (grey, alpha), 3 or 4
             channels.
         premultiplied: whether the colour of ``array`` is premultiplied by alpha.
@@ -133,12 +243,13 @@ def write_image(
     """
     import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
 
+    from neuralstyle.io.paths import folder_problem
+
     target = Path(path)
-    fmt = FORMATS.get(target.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(FORMATS))
-        raise ImageIOError(f"cannot write {target}: unknown format (extensions: {known})")
-    pixels, straight = _for_format(array, premultiplied, fmt, target)
+    pixels, straight, fmt = _for_format(array, premultiplied, target)
+    problem = folder_problem(target)
+    if problem is not None:
+        raise ImageIOError(f"cannot write {target}: {problem}")
 
     height, width, channels = pixels.shape
     spec = oiio.ImageSpec(width, height, channels, _oiio_type(pixels.dtype))
@@ -169,18 +280,37 @@ def write_image(
             tmp.unlink(missing_ok=True)
 
 
+def check_format(path: str | os.PathLike[str], channels: int) -> None:
+    """Check that :func:`write_image` can write a ``channels``-channel image as ``path``.
+
+    Raises:
+        ImageIOError: an unknown extension, or alpha (2 or 4 channels) into JPEG.
+    """
+    _format(Path(path), channels in (2, 4))
+
+
+def _format(target: Path, has_alpha: bool) -> _Format:
+    fmt = FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        raise ImageIOError(f"cannot write {target}: unknown format (extensions: {known})")
+    if has_alpha and fmt.alpha == "none":
+        raise ImageIOError(f"cannot write {target}: the format has no alpha channel")
+    return fmt
+
+
 def _for_format(
-    array: np.ndarray, premultiplied: bool, fmt: _Format, target: Path
-) -> tuple[np.ndarray, bool]:
-    """The pixels converted to what ``fmt`` stores, and whether their alpha is straight."""
+    array: np.ndarray, premultiplied: bool, target: Path
+) -> tuple[np.ndarray, bool, _Format]:
+    """The pixels converted to what ``target``'s format stores, whether their alpha is straight,
+    and the format."""
     if not isinstance(array, np.ndarray) or array.ndim != 3 or not 1 <= array.shape[2] <= 4:
         shape = getattr(array, "shape", None)
         raise InputError(f"expected an image array of shape (H, W, C), C <= 4, got {shape}")
     if array.dtype.name not in ("uint8", "uint16", "float16", "float32"):
         raise InputError(f"expected uint8, uint16, float16 or float32 pixels, got {array.dtype}")
     has_alpha = array.shape[2] in (2, 4)
-    if has_alpha and fmt.alpha == "none":
-        raise ImageIOError(f"cannot write {target}: the format has no alpha channel")
+    fmt = _format(target, has_alpha)
 
     if array.dtype.name in fmt.dtypes:
         dtype = array.dtype
@@ -199,11 +329,11 @@ def _for_format(
     else:
         want_straight = straight
     if dtype == array.dtype and want_straight == straight:
-        return array, straight
+        return array, straight, fmt
     converted = convert(
         array, dtype, premultiplied=not straight, to_premultiplied=not want_straight
     )
-    return converted, want_straight
+    return converted, want_straight, fmt
 
 
 def convert(
@@ -268,6 +398,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _reason(message: str) -> str:
+def _reason(message: str, default: str = "unknown error") -> str:
+    """The first line of an OIIO error message (they can span several)."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
+    return lines[0] if lines else default

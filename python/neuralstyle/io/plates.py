@@ -149,41 +149,32 @@ def _kind(path: Path) -> str:
     return kind
 
 
-def read_plate(path: str | os.PathLike[str]) -> Plate:
-    """Read every channel of the first subimage of ``path``.
+def read_plate(path: str | os.PathLike[str], what: str = "") -> Plate:
+    """Read every channel of the first subimage of ``path``, decoding every pixel.
+
+    Args:
+        path: the frame file.
+        what: what messages call it (``"mask"``); default just the path.
 
     Raises:
-        ImageIOError: the file is missing, truncated, corrupt or not an image.
+        ImageIOError: the file is missing, empty, truncated, corrupt or not an image (the same
+            checks and messages as :func:`neuralstyle.io.images.read`).
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
+    from neuralstyle.io.images import cannot_read, open_image, read_pixels
 
-    name = os.fspath(path)
-    if not os.path.isfile(name):
-        raise ImageIOError(f"cannot read {name}: no such file")
-    config = oiio.ImageSpec()
-    config.attribute(_UNASSOCIATED, 1)  # straight alpha stays straight (PNG): no rounding
-    image = oiio.ImageInput.open(name, config)
-    if image is None:
-        raise ImageIOError(f"cannot read {name}: {_reason(oiio.geterror())}")
-    try:
+    failure = cannot_read(path, what)
+    # straight alpha stays straight (PNG): no rounding
+    with open_image(path, failure, unassociated=True) as image:
         spec = image.spec()
         native = str(spec.format)
         dtype = native if native in ("uint8", "uint16") else "float"
-        pixels = image.read_image(0, 0, 0, spec.nchannels, dtype)
-        if pixels is None or image.has_error:
-            raise ImageIOError(f"cannot read {name}: {_reason(image.geterror())}")
+        pixels = read_pixels(image, failure, spec.nchannels, dtype)
         channels = tuple(spec.channelnames)
         formats = tuple(str(f) for f in spec.channelformats) or (native,) * spec.nchannels
         attributes = {a.name: a.value for a in spec.extra_attribs if not _NOT_CARRIED.match(a.name)}
         premultiplied = spec.get_int_attribute(_UNASSOCIATED, 0) == 0
-    except (RuntimeError, ValueError) as exc:
-        raise ImageIOError(f"cannot read {name}: {_reason(str(exc))}") from exc
-    finally:
-        image.close()
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
     colour = _colour_count(channels, spec.alpha_channel)
-    return Plate(np.ascontiguousarray(pixels), channels, colour, premultiplied, attributes, formats)
+    return Plate(pixels, channels, colour, premultiplied, attributes, formats)
 
 
 def _colour_count(channels: tuple[str, ...], alpha: int) -> int:
@@ -277,10 +268,15 @@ def write_plate(
     """
     import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
 
+    from neuralstyle.io.paths import folder_problem
+
     target = Path(path)
     opts = options or WriteOptions()
     opts.check(target)
     kind = _kind(target)
+    problem = folder_problem(target)
+    if problem is not None:
+        raise ImageIOError(f"cannot write {target}: {problem}")
     pixels, names, straight, type_name, channel_types = _encode(plate, kind, opts, colour_managed)
 
     height, width, channels = pixels.shape
@@ -425,26 +421,14 @@ def verify_plate(
         ImageIOError: the file is missing, unreadable, of the wrong size, holds NaN/inf, or its
             pixels differ from ``expected``.
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
+    from neuralstyle.io.images import open_image, read_pixels
 
     name = os.fspath(path)
-    config = oiio.ImageSpec()
-    config.attribute(_UNASSOCIATED, 1)  # compare alpha as stored, as write_plate stored it
-    image = oiio.ImageInput.open(name, config) if os.path.isfile(name) else None
-    if image is None:
-        raise ImageIOError(f"verify failed for {name}: {_reason(oiio.geterror()) or 'missing'}")
-    try:
+    failure = f"verify failed for {name}"
+    # compare alpha as stored, as write_plate stored it
+    with open_image(name, failure, unassociated=True) as image:
         spec = image.spec()
-        native = str(spec.format)
-        pixels = image.read_image(0, 0, 0, spec.nchannels, native)
-        failed = pixels is None or image.has_error
-        error = image.geterror() if failed else ""
-    finally:
-        image.close()
-    if failed or pixels is None:
-        raise ImageIOError(f"verify failed for {name}: {_reason(error)}")
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
+        pixels = read_pixels(image, failure, spec.nchannels, str(spec.format))
     if shape is not None and pixels.shape[:2] != shape:
         raise ImageIOError(
             f"verify failed for {name}: expected {shape[1]}x{shape[0]}, "

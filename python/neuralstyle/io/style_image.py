@@ -13,9 +13,15 @@ import os
 
 import numpy as np
 
-from neuralstyle.errors import ImageIOError, InputError
+from neuralstyle.errors import InputError
 
-__all__ = ["MAX_STYLE_PIXELS", "MIN_STYLE_SIDE", "check_style_file", "style_pixels"]
+__all__ = [
+    "MAX_STYLE_PIXELS",
+    "MIN_STYLE_SIDE",
+    "check_style_file",
+    "read_style_file",
+    "style_pixels",
+]
 
 #: Smallest side a style image may have: VGG-19's relu4_1 sees 1/8 of it.
 MIN_STYLE_SIDE = 16
@@ -27,24 +33,17 @@ _DTYPES = ("uint8", "uint16", "float16", "float32")
 
 def check_style_file(path: str | os.PathLike[str]) -> None:
     """Check a style file from its header: it exists, is an image, is RGB(A)/grey of a sane size.
+    Damaged pixels show when they are decoded (:func:`read_style_file`).
 
     Raises:
-        ImageIOError: missing or unreadable, or not an image.
+        ImageIOError: missing, empty, unreadable, a damaged PNG, or not an image.
         InputError: too small, too large, or CMYK (its naive conversion would shift the colours).
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
+    from neuralstyle.io.images import cannot_read, open_image
 
     name = os.fspath(path)
-    if not os.path.isfile(name):
-        raise ImageIOError(f"cannot read style image {name}: no such file")
-    image = oiio.ImageInput.open(name)
-    if image is None:
-        reason = " ".join(oiio.geterror().split()) or "not an image"
-        raise ImageIOError(f"cannot read style image {name}: {reason}")
-    try:
+    with open_image(name, cannot_read(name, "style image")) as image:
         spec = image.spec()
-    finally:
-        image.close()
     for key in ("jpeg:ColorSpace", "tiff:ColorSpace", "psd:ColorMode"):
         if str(spec.getattribute(key) or "").upper() == "CMYK":
             raise InputError(
@@ -52,6 +51,21 @@ def check_style_file(path: str | os.PathLike[str]) -> None:
                 "profile the conversion would shift the painting's colours)"
             )
     _check_size(name, spec.height, spec.width)
+
+
+def read_style_file(path: str | os.PathLike[str]) -> np.ndarray:
+    """A style file's pixels as :func:`style_pixels` gives them, checked and decoded in full.
+
+    Raises:
+        ImageIOError: as :func:`check_style_file`, or a truncated or corrupt file; every message
+            says ``style image`` and names the file.
+        InputError: as :func:`check_style_file` and :func:`style_pixels`.
+    """
+    from neuralstyle.io.images import read
+
+    check_style_file(path)
+    name = os.fspath(path)
+    return style_pixels(read(name, "style image").pixels, f"style image {name}")
 
 
 def style_pixels(image: np.ndarray, name: str = "the style image") -> np.ndarray:

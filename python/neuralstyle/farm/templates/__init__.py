@@ -4,21 +4,135 @@
 - ``neuralstyle.openjd.yaml``: an Open Job Description template (:func:`openjd_template`);
 - :mod:`.opencue`: an OpenCue job built with pyoutline;
 - :mod:`.deadline`: a Deadline 10 command-line job (job and plugin info files).
+
+The jobs built in Python take the OpenJD template's parameters as :class:`RenderSettings`.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-__all__ = ["openjd_template", "render_command"]
+from neuralstyle.errors import InputError
+
+__all__ = [
+    "EXTRA_ARGS",
+    "RenderSettings",
+    "expand_extra_args",
+    "openjd_template",
+    "render_command",
+    "split_extra_args",
+]
+
+#: The option that carries more options as one string (see :func:`expand_extra_args`).
+EXTRA_ARGS = "--extra-args"
 
 
 def openjd_template() -> Path:
     """The path of the shipped OpenJD job template."""
     return Path(str(resources.files(__name__).joinpath("neuralstyle.openjd.yaml")))
+
+
+def _option(flag: str) -> Any:
+    return field(default="", metadata={"flag": flag})
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """The render settings of a job: the OpenJD template's parameters, for the jobs built in
+    Python (:mod:`.deadline`, :mod:`.opencue`).
+
+    An empty string means "not given" (the render's default) and leaves the option out. The node
+    parameters ``style``, ``strength``, ``second_style``, ``style_blend`` and ``stroke_scale``
+    take a value or keys ``FRAME:VALUE,...``; ``method``, ``mask_mode`` and ``preserve_colour``
+    are constant over the shot. ``extra_args`` is any further options as one string, split as a
+    POSIX shell splits words (no shell runs); they come last, so they win over the fields.
+    """
+
+    style: str = _option("--style")
+    strength: str = _option("--strength")
+    second_style: str = _option("--second-style")
+    style_blend: str = _option("--style-blend")
+    stroke_scale: str = _option("--stroke-scale")
+    keys: str = _option("--keys")
+    mask: str = _option("--mask")
+    mask_mode: str = _option("--mask-mode")
+    method: str = _option("--method")
+    preserve_colour: str = _option("--preserve-colour")
+    profile: str = _option("--profile")
+    device: str = _option("--device")
+    ocio: str = _option("--ocio")
+    in_cs: str = _option("--in-cs")
+    working_cs: str = _option("--working-cs")
+    out_cs: str = _option("--out-cs")
+    compression: str = _option("--compression")
+    verify: bool = True
+    skip_existing: bool = True
+    extra_args: str = ""
+
+    @classmethod
+    def flags(cls) -> dict[str, str]:
+        """Field name -> render option, for the fields that are one option with a value."""
+        return {f.name: f.metadata["flag"] for f in fields(cls) if "flag" in f.metadata}
+
+    def args(self) -> list[str]:
+        """The render options, in the OpenJD template's order.
+
+        Raises:
+            InputError: ``extra_args`` has an unbalanced quote.
+        """
+        out: list[str] = []
+        for name, flag in self.flags().items():
+            value = getattr(self, name)
+            if value.strip():
+                out += [flag, value]
+        out.append("--verify" if self.verify else "--no-verify")
+        out.append("--skip-existing" if self.skip_existing else "--no-skip-existing")
+        return out + split_extra_args(self.extra_args)
+
+
+def split_extra_args(text: str) -> list[str]:
+    """``text`` split into arguments the way a POSIX shell splits words: whitespace separates,
+    quotes group, backslashes escape. Nothing is expanded (no variables, globs or ``#``
+    comments: ``plate.####.exr`` stays whole) and no shell runs.
+
+    Raises:
+        InputError: an unbalanced quote or a trailing backslash.
+    """
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise InputError(f"{EXTRA_ARGS}: cannot split {text!r}: {exc}") from None
+
+
+def expand_extra_args(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each ``--extra-args TEXT`` (or ``--extra-args=TEXT``) replaced, in place, by
+    the arguments :func:`split_extra_args` finds in TEXT.
+
+    A job template substitutes a parameter into exactly one argument, so a free-text field of
+    further options reaches the render command as one string; the render's entry point expands
+    it before parsing.
+
+    Raises:
+        InputError: ``--extra-args`` without a value, or a value :func:`split_extra_args` refuses.
+    """
+    out: list[str] = []
+    items = iter(argv)
+    for arg in items:
+        if arg == EXTRA_ARGS:
+            text = next(items, None)
+            if text is None:
+                raise InputError(f"{EXTRA_ARGS}: expected one argument")
+            out += split_extra_args(text)
+        elif arg.startswith(EXTRA_ARGS + "="):
+            out += split_extra_args(arg.partition("=")[2])
+        else:
+            out.append(arg)
+    return out
 
 
 def render_command(
@@ -28,9 +142,17 @@ def render_command(
     *,
     frames: str,
     chunk: str,
+    settings: RenderSettings | None = None,
     options: Sequence[str] = (),
 ) -> list[str]:
-    """The render command line of one chunk; ``chunk`` is usually the manager's tokens."""
+    """The render command line of one chunk; ``chunk`` is usually the manager's tokens.
+
+    ``settings`` (default: :class:`RenderSettings`'s defaults) become render options, followed
+    by ``options`` exactly as given.
+
+    Raises:
+        InputError: a bad ``settings.extra_args``.
+    """
     return [
         python,
         "-m",
@@ -43,6 +165,7 @@ def render_command(
         frames,
         "--chunk",
         chunk,
+        *(settings or RenderSettings()).args(),
         *options,
     ]
 

@@ -8,16 +8,34 @@ Deadline replaces ``<STARTFRAME>``/``<ENDFRAME>`` per task, fails a task on a no
 status, requeues it up to the job's error limits, and fails it after ``TaskTimeoutMinutes``. For
 one GPU per task, run one Deadline Worker per GPU with ``CUDA_VISIBLE_DEVICES`` set in its
 environment (the render honours it), or pass ``--gpu N`` in ``options``.
+
+How the arguments reach the render (the CommandLine plugin, ``plugins/CommandLine/CommandLine.py``
+in the Deadline repository): with ``ShellExecute=False`` no shell runs. The plugin takes
+``Arguments`` as one string, strips it, applies the repository's path mapping, replaces
+``<STARTFRAME>``, ``<ENDFRAME>``, ``<STARTFRAME%N>``, ``<QUOTE>``, ``<AUXFILEn>`` and the
+typographic quotes ``“”`` (which become ``"``), and starts ``Executable`` with it. The process
+start splits the string by the Microsoft C runtime's rules (.NET's ``ProcessStartInfo.Arguments``
+on Linux and macOS, the program's own C runtime on Windows): whitespace separates, double quotes
+group, backslashes are literal except before a double quote. :func:`command_line` quotes for
+those rules; single quotes are not quoting characters there, so POSIX (``shlex``) quoting would
+reach the render literally.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from neuralstyle.farm.templates import render_command, shell_line
+from neuralstyle.errors import InputError
+from neuralstyle.farm.templates import RenderSettings, render_command
 
-__all__ = ["job_files", "write_job_files"]
+__all__ = ["command_line", "job_files", "write_job_files"]
+
+CHUNK = "<STARTFRAME>-<ENDFRAME>"
+# What Deadline rewrites inside Arguments (besides our CHUNK): an argument holding one of these
+# would not reach the render as written, and a line break would end the plugin-info entry.
+_REWRITTEN = re.compile(r"<(?:STARTFRAME|ENDFRAME|QUOTE|AUXFILE\d+)(?:%\d+)?>|[“”\r\n]", re.I)
 
 
 def job_files(
@@ -27,6 +45,7 @@ def job_files(
     frames: str,
     *,
     chunk: int = 10,
+    settings: RenderSettings | None = None,
     options: Sequence[str] = (),
     python: str = "python3",
     timeout_minutes: int = 60,
@@ -34,13 +53,21 @@ def job_files(
     group: str = "",
     priority: int = 50,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The job info and plugin info key/values."""
+    """The job info and plugin info key/values.
+
+    ``settings`` and ``options``: as :func:`~neuralstyle.farm.templates.render_command` takes them.
+
+    Raises:
+        InputError: an argument Deadline would change (see the module docstring), or a bad
+            ``settings.extra_args``.
+    """
     command = render_command(
         python,
         input_pattern,
         output_pattern,
         frames=frames,
-        chunk="<STARTFRAME>-<ENDFRAME>",
+        chunk=CHUNK,
+        settings=settings,
         options=options,
     )
     job = {
@@ -60,7 +87,7 @@ def job_files(
         job["Group"] = group
     plugin = {
         "Executable": command[0],
-        "Arguments": shell_line(command[1:]),
+        "Arguments": command_line(command[1:], keep=(CHUNK,)),
         "Shell": "default",
         "ShellExecute": "False",
         "StartupDirectory": "",
@@ -68,7 +95,38 @@ def job_files(
     return job, plugin
 
 
+def command_line(args: Sequence[str], *, keep: Sequence[str] = ()) -> str:
+    """``args`` as one ``Arguments`` string that Deadline's process start splits back into
+    exactly ``args`` (the inverse of the rules in the module docstring).
+
+    Raises:
+        InputError: an argument that Deadline would rewrite, other than those in ``keep``.
+    """
+    for arg in args:
+        if arg not in keep and _REWRITTEN.search(arg):
+            raise InputError(
+                f"Deadline would change the argument {arg!r} (it replaces <TOKENS>, “” and "
+                "line breaks in Arguments): rename the file or value"
+            )
+    return " ".join(_quote(arg) for arg in args)
+
+
+def _quote(arg: str) -> str:
+    # Single quotes are plain characters for these rules but quote for POSIX-style splitters
+    # (Mono's on Linux): inside double quotes they read the same under both.
+    if arg and not re.search(r"[\s\"']", arg):
+        return arg
+    # Backslashes are literal except in a run that ends at a double quote: double such runs
+    # (and the one before the closing quote), and escape each double quote.
+    body = re.sub(r'(\\*)"', r'\1\1\\"', arg)
+    body = re.sub(r"(\\+)\Z", r"\1\1", body)
+    return f'"{body}"'
+
+
 def _text(values: Mapping[str, str]) -> str:
+    for key, value in values.items():
+        if "\n" in key + value or "\r" in key + value:
+            raise InputError(f"a Deadline job entry cannot hold a line break: {key}={value!r}")
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
 

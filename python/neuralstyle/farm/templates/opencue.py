@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neuralstyle.farm.templates import render_command, shell_line
+from neuralstyle.farm.templates import RenderSettings, render_command, shell_line
 
 __all__ = ["build_outline", "job_spec"]
 
@@ -25,6 +25,7 @@ def build_outline(
     frames: str,
     *,
     chunk: int = 10,
+    settings: RenderSettings | None = None,
     options: Sequence[str] = (),
     python: str = "python3",
     show: str = "neuralstyle",
@@ -36,7 +37,13 @@ def build_outline(
     timeout_minutes: int = 60,
     env: Mapping[str, str] | None = None,
 ) -> Any:
-    """The pyoutline ``Outline`` of the job (one ``Shell`` layer)."""
+    """The pyoutline ``Outline`` of the job (one ``Shell`` layer).
+
+    ``settings`` and ``options``: as :func:`~neuralstyle.farm.templates.render_command` takes them.
+
+    Raises:
+        InputError: a bad ``settings.extra_args``.
+    """
     from outline import Outline
     from outline.modules.shell import Shell
 
@@ -47,6 +54,7 @@ def build_outline(
         output_pattern,
         frames=frames,
         chunk="#FRAME_START#-#FRAME_END#",
+        settings=settings,
         options=options,
     )
     layer = Shell(
