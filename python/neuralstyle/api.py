@@ -7,7 +7,8 @@ numpy images are the node's frames: ``(H, W, C)``, float pixels scene-linear. to
 torchvision and kornia: ``(C, H, W)`` or ``(B, C, H, W)``, float pixels display-referred (sRGB),
 the result on the tensor's device with its dtype and shape. The engine reads a tensor's frames
 straight onto the device it runs on and writes its result straight into the returned tensor
-(:class:`_TensorPixels`): no numpy staging, no host round trip for a CUDA tensor.
+(:class:`~neuralstyle.engine.frames.TensorPixels`): no numpy staging, no host round trip for a
+CUDA tensor.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import torch
     from torch import Tensor
 
-    from neuralstyle.engine.frames import Pixels, Rect
+    from neuralstyle.engine.frames import Rect
     from neuralstyle.engine.render import Stylist
     from neuralstyle.models.styles import Style
 
@@ -234,7 +235,7 @@ def _stylize_tensor(
     """Each frame of a ``(C, H, W)`` or ``(B, C, H, W)`` tensor, rendered alone, in place."""
     import torch
 
-    from neuralstyle.engine.frames import Rect
+    from neuralstyle.engine.frames import Rect, TensorPixels
 
     out = torch.empty_like(image, requires_grad=False)
     frames, outs = (image.detach(), out) if image.dim() == 4 else (image.detach()[None], out[None])
@@ -242,7 +243,7 @@ def _stylize_tensor(
     masks = _tensor_masks(mask, frames.shape)
     rect = Rect.of_shape(height, width)
     for b in range(count):
-        frame_mask = None if masks is None else _TensorPixels(masks[min(b, len(masks) - 1)])
+        frame_mask = None if masks is None else TensorPixels(masks[min(b, len(masks) - 1)])
         render_one = functools.partial(
             render,
             stylist=stylist,
@@ -254,7 +255,7 @@ def _stylize_tensor(
             _stylize_grey(frames[b, 0], outs[b, 0], rect, render_one)
         else:
             source, target = frames[b].permute(1, 2, 0), outs[b].permute(1, 2, 0)
-            render_one(_TensorPixels(source), rect, _TensorPixels(target), rect)
+            render_one(TensorPixels(source), rect, TensorPixels(target), rect)
     return out
 
 
@@ -267,67 +268,17 @@ def _stylize_grey(grey: Tensor, out: Tensor, rect: Rect, render: _Render) -> Non
     import torch
 
     from neuralstyle.controls.colour import luminance
+    from neuralstyle.engine.frames import TensorPixels
 
     height, width = grey.shape
     rgb = torch.empty((height, width, 3), dtype=torch.float32, device=grey.device)
-    render(_TensorPixels(grey[..., None].expand(height, width, 3)), rect, _TensorPixels(rgb), rect)
+    render(TensorPixels(grey[..., None].expand(height, width, 3)), rect, TensorPixels(rgb), rect)
     source = grey.to(torch.float32)
     change = luminance((rgb.permute(2, 0, 1) - source)[None])[0, 0]
     value = torch.where(change == 0, source, source + change)
     if not grey.is_floating_point():
         value = value.round().clamp(0.0, float(torch.iinfo(grey.dtype).max))
     out.copy_(value)
-
-
-class _TensorPixels:
-    """An upright ``(H, W, C)`` view over a torch tensor on any device (any strides): the
-    :class:`~neuralstyle.engine.frames.Pixels` of the API's tensors. The engine reads it straight
-    onto its device and writes its result straight into it."""
-
-    def __init__(self, tensor: Tensor) -> None:
-        self.tensor = tensor
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        h, w, c = self.tensor.shape
-        return h, w, c
-
-    @property
-    def dtype(self) -> np.dtype:
-        # What the engine reads the values as: integers in their own range, or float (the engine
-        # computes in float32 whatever the float type; write casts back).
-        if self.tensor.is_floating_point():
-            return np.dtype(np.float32)
-        return np.dtype(str(self.tensor.dtype).removeprefix("torch."))
-
-    def view(self, rect: Rect) -> Pixels:
-        return _TensorPixels(self.tensor[rect.top : rect.bottom, rect.left : rect.right])
-
-    def to_planar(self, device: torch.device) -> Tensor:
-        return self._fresh(self.tensor.permute(2, 0, 1), device)
-
-    def last_channel(self, device: torch.device) -> Tensor:
-        return self._fresh(self.tensor[..., -1], device)
-
-    def write(self, planar: Tensor) -> None:
-        self.tensor.copy_(planar.permute(1, 2, 0))
-
-    def copy_from(self, other: Pixels) -> None:
-        if not isinstance(other, _TensorPixels):
-            raise TypeError("copy_from needs pixels in the same kind of memory")
-        self.tensor.copy_(other.tensor)
-
-    def fill_zero(self) -> None:
-        self.tensor.zero_()
-
-    @staticmethod
-    def _fresh(values: Tensor, device: torch.device) -> Tensor:
-        # One copy, whatever the source's layout, dtype and device (``.to`` may return the
-        # source itself, and the engine owns what it is given).
-        import torch
-
-        out = torch.empty(values.shape, dtype=torch.float32, device=device)
-        return out.copy_(values)
 
 
 def _check_image(image: object) -> None:

@@ -22,7 +22,16 @@ from torch import Tensor
 
 from neuralstyle.errors import InputError
 
-__all__ = ["DTYPES", "CpuPixels", "CudaPixels", "Pixels", "Rect", "full_scale", "is_float"]
+__all__ = [
+    "DTYPES",
+    "CpuPixels",
+    "CudaPixels",
+    "Pixels",
+    "Rect",
+    "TensorPixels",
+    "full_scale",
+    "is_float",
+]
 
 #: Pixel types the engine takes: OFX byte, short, half and float.
 DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float16), np.dtype(np.float32))
@@ -181,6 +190,55 @@ class CpuPixels:
 
     def fill_zero(self) -> None:
         self.array[...] = 0
+
+
+class TensorPixels:
+    """An upright ``(H, W, C)`` view over a torch tensor on any device (any strides): the
+    :class:`Pixels` of the API's tensors. The engine reads it straight
+    onto its device and writes its result straight into it."""
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        h, w, c = self.tensor.shape
+        return h, w, c
+
+    @property
+    def dtype(self) -> np.dtype:
+        # What the engine reads the values as: integers in their own range, or float (the engine
+        # computes in float32 whatever the float type; write casts back).
+        if self.tensor.is_floating_point():
+            return np.dtype(np.float32)
+        return np.dtype(str(self.tensor.dtype).removeprefix("torch."))
+
+    def view(self, rect: Rect) -> Pixels:
+        return TensorPixels(self.tensor[rect.top : rect.bottom, rect.left : rect.right])
+
+    def to_planar(self, device: torch.device) -> Tensor:
+        return self._fresh(self.tensor.permute(2, 0, 1), device)
+
+    def last_channel(self, device: torch.device) -> Tensor:
+        return self._fresh(self.tensor[..., -1], device)
+
+    def write(self, planar: Tensor) -> None:
+        self.tensor.copy_(planar.permute(1, 2, 0))
+
+    def copy_from(self, other: Pixels) -> None:
+        if not isinstance(other, TensorPixels):
+            raise TypeError("copy_from needs pixels in the same kind of memory")
+        self.tensor.copy_(other.tensor)
+
+    def fill_zero(self) -> None:
+        self.tensor.zero_()
+
+    @staticmethod
+    def _fresh(values: Tensor, device: torch.device) -> Tensor:
+        # One copy, whatever the source's layout, dtype and device (``.to`` may return the
+        # source itself, and the engine owns what it is given).
+        out = torch.empty(values.shape, dtype=torch.float32, device=device)
+        return out.copy_(values)
 
 
 class CudaPixels:
