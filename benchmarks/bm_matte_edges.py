@@ -46,7 +46,8 @@ from matte_support import (
     rim_metric,
     rim_profile,
 )
-from neuralstyle.engine.colour import edge_extend, srgb_decode, srgb_encode
+from neuralstyle.engine.colour import edge_extend
+from neuralstyle.pixel_encoding import srgb_decode, srgb_encode
 
 RESULTS = Path(__file__).parent / "results"
 PHOTOS = ("astronaut", "coffee", "chelsea", "china")

@@ -27,7 +27,7 @@ def push_in_plate(frames: int, width: int, height: int) -> list[np.ndarray]:
     import torch
     from skimage import data, transform
 
-    from neuralstyle.engine.colour import srgb_decode
+    from neuralstyle.pixel_encoding import srgb_decode
 
     photo = data.coffee().astype(np.float32) / 255.0
     ph, pw = photo.shape[:2]
@@ -50,7 +50,7 @@ def contact_sheet(frames: list[np.ndarray], columns: int = 6, thumb_width: int =
     import torch
     from skimage import transform
 
-    from neuralstyle.engine.colour import srgb_encode
+    from neuralstyle.pixel_encoding import srgb_encode
 
     h, w = frames[0].shape[:2]
     th = round(h * thumb_width / w)

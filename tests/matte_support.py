@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from neuralstyle.engine.colour import srgb_decode, srgb_encode
+from neuralstyle.pixel_encoding import srgb_decode, srgb_encode
 
 #: Bands, in pixels inside the matte edge (the alpha = 0.5 contour): where a rim shows, and the
 #: interior it is compared with.

@@ -341,3 +341,46 @@ def test_missing_output_folders_are_made(small: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().err.startswith(
         "neuralstyle: error: cannot make the output folder blocker/sub: "
     )
+
+
+def test_quality_is_a_deprecated_spelling_of_optimize_quality(
+    png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["stylize", str(png), "--style", str(png), "--method", "optimize", "--steps", "1"]
+    base += ["--device", "cpu"]
+    new, old = tmp_path / "new.png", tmp_path / "old.png"
+    assert main([*base, "-o", str(new), "--optimize-quality", "draft"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*base, "-o", str(old), "--quality", "draft"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "neuralstyle: warning: --quality is deprecated; use --optimize-quality"
+    assert sum("warning" in line for line in err) == 1
+    assert np.array_equal(read_image(old), read_image(new))
+
+
+def test_both_entry_points_report_errors_through_one_barrier(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from neuralstyle.command import CommandParser, run_command
+    from neuralstyle.errors import ModelError
+    from neuralstyle.farm.cli import main as farm_main
+
+    assert main(["render"]) == farm_main(["render"]) == 2
+    cli_err, farm_err = capsys.readouterr().err.splitlines()
+    assert cli_err == farm_err
+    assert cli_err.startswith("neuralstyle: error: the following arguments are required: IN")
+
+    def command(error: BaseException) -> CommandParser:
+        def run(args: object) -> int:
+            raise error
+
+        parser = CommandParser(prog="neuralstyle")
+        parser.set_defaults(run=run)
+        return parser
+
+    assert run_command(command(ModelError("no\n  weights")), []) == 3
+    assert capsys.readouterr().err == "neuralstyle: error: no weights\n"
+    assert run_command(command(KeyboardInterrupt()), []) == 130
+    assert capsys.readouterr().err == "neuralstyle: interrupted\n"
+    assert run_command(command(SystemExit(143)), []) == 143  # the farm's SIGTERM
+    assert run_command(command(ModelError()), ["--help"]) == 0

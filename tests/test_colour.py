@@ -13,8 +13,13 @@ import pytest
 import torch
 
 import neuralstyle
-from neuralstyle.engine import colour
 from neuralstyle.engine.render import Stylist
+from neuralstyle.pixel_encoding import (
+    premultiply,
+    srgb_decode,
+    srgb_encode,
+    unpremultiply,
+)
 
 DTYPES = (np.uint8, np.uint16, np.float16, np.float32)
 
@@ -24,7 +29,7 @@ DTYPES = (np.uint8, np.uint16, np.float16, np.float32)
 
 def test_srgb_reference_values() -> None:
     linear = torch.tensor([0.0, 0.0031308, 0.18, 0.5, 1.0])
-    encoded = colour.srgb_encode(linear)
+    encoded = srgb_encode(linear)
     expected = torch.tensor([0.0, 0.040449936, 0.46135613, 0.7353570, 1.0])
     torch.testing.assert_close(encoded, expected, rtol=0, atol=2e-6)
 
@@ -32,25 +37,25 @@ def test_srgb_reference_values() -> None:
 def test_srgb_round_trip_over_the_whole_line() -> None:
     # negatives (linear segment), the knee, [0, 1] and highlights far above 1
     linear = torch.cat([torch.linspace(-2.0, 0.01, 2001), torch.logspace(-2, 3, 2001)])
-    back = colour.srgb_decode(colour.srgb_encode(linear))
+    back = srgb_decode(srgb_encode(linear))
     torch.testing.assert_close(back, linear, rtol=2e-6, atol=1e-7)
     encoded = torch.linspace(-0.5, 4.0, 4001)
-    torch.testing.assert_close(colour.srgb_encode(colour.srgb_decode(encoded)), encoded)
+    torch.testing.assert_close(srgb_encode(srgb_decode(encoded)), encoded)
 
 
 def test_srgb_curves_are_monotone_and_continuous() -> None:
     x = torch.linspace(-1.0, 8.0, 100_001, dtype=torch.float64)
-    for curve in (colour.srgb_encode, colour.srgb_decode):
+    for curve in (srgb_encode, srgb_decode):
         assert bool((curve(x).diff() > 0).all())
 
 
 def test_premultiplication_round_trip_keeps_glows() -> None:
     rgb = torch.tensor([[[0.3]], [[2.5]], [[-0.2]]]).expand(3, 1, 4).contiguous()
     alpha = torch.tensor([[0.0, 0.5, 1.0, 0.25]])
-    straight = colour.unpremultiply(rgb, alpha)
+    straight = unpremultiply(rgb, alpha)
     # alpha 0: the colour (an additive glow) is kept, not divided by zero nor zeroed
     assert torch.equal(straight[:, :, 0], rgb[:, :, 0])
-    assert torch.equal(colour.premultiply(straight, alpha), rgb)
+    assert torch.equal(premultiply(straight, alpha), rgb)
 
 
 # --- the render's colour path, with a stand-in network ------------------------------------------
@@ -107,7 +112,7 @@ def test_highlights_and_negatives_survive(network, dtype: type) -> None:
     network(lambda image: torch.full_like(image, grey))
     img = np.array([[[40.0, 2.0, -3.0], [0.5, 1.0, 0.0]]], dtype=dtype).repeat(6, 0).repeat(3, 1)
     out = neuralstyle.stylize(img, device="cpu").astype(np.float64)
-    styled = float(colour.srgb_decode(torch.tensor(grey, dtype=torch.float64)))
+    styled = float(srgb_decode(torch.tensor(grey, dtype=torch.float64)))
     expected = img.astype(np.float64) - np.clip(img, 0.0, 1.0) + styled
     np.testing.assert_allclose(out, expected, rtol=1e-3 if dtype == np.float16 else 1e-6, atol=1e-6)
     assert out[0, 0, 0] > 39.0 and out[0, 0, 2] < -2.0
@@ -119,8 +124,8 @@ def test_premultiplied_rgba_is_styled_unpremultiplied(network) -> None:
     img[..., 3] = 0.5
     img[..., :3] = 0.25 * 0.5  # straight 0.25, premultiplied by 0.5
     out = neuralstyle.stylize(img, device="cpu")
-    seen = colour.srgb_encode(torch.tensor(0.25))
-    straight = float(colour.srgb_decode(1.0 - seen))
+    seen = srgb_encode(torch.tensor(0.25))
+    straight = float(srgb_decode(1.0 - seen))
     np.testing.assert_allclose(out[..., :3], straight * 0.5, rtol=1e-6)
     assert np.array_equal(out[..., 3], img[..., 3])
     # the same pixels declared straight are seen as 0.125, not 0.25
@@ -162,10 +167,10 @@ def test_network_sees_the_cutouts_colour_extended_not_black(network, premultipli
     img[:, 6, 3] = 0.5  # a soft column: straight 0.25, premultiplied 0.125
     img[:, 6, :3] = 0.125 if premultiplied else 0.25
     out = neuralstyle.stylize(img, premultiplied=premultiplied, device="cpu")
-    expected = colour.srgb_encode(torch.tensor(0.25))
+    expected = srgb_encode(torch.tensor(0.25))
     torch.testing.assert_close(seen[0], torch.full((3, 8, 12), float(expected)))
     # the covered and the soft pixels take the network's answer for what it saw there
-    styled = float(colour.srgb_decode(1.0 - expected))
+    styled = float(srgb_decode(1.0 - expected))
     np.testing.assert_allclose(out[:, :6, :3], styled, rtol=1e-5)
     np.testing.assert_allclose(out[:, 6, :3], styled * (0.5 if premultiplied else 1.0), rtol=1e-5)
     assert np.array_equal(out[..., 3], img[..., 3])

@@ -15,14 +15,13 @@ from farm_support import plate_pixels, read_header, write_exr
 from neuralstyle.errors import ImageIOError, InputError
 from neuralstyle.farm.colour import ColourSettings
 from neuralstyle.io import ocio
+from neuralstyle.io.atomic import remove_stale_temps, temp_path
 from neuralstyle.io.plates import (
     Plate,
     WriteOptions,
     encoded_for_verify,
     is_lossy,
     read_plate,
-    remove_stale_temps,
-    temp_path,
     verify_plate,
     write_plate,
 )

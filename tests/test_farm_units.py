@@ -237,3 +237,18 @@ def test_farm_modules_import_no_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_failed_frame_is_one_line_naming_the_error() -> None:
+    import io
+
+    from neuralstyle.errors import ImageIOError
+    from neuralstyle.farm.log import FrameLog
+
+    stream = io.StringIO()
+    with FrameLog(1, "json", stream) as log:
+        log.failed(1001, ImageIOError("disk full"))
+    (line,) = stream.getvalue().splitlines()
+    fields = json.loads(line)
+    assert (fields["frame"], fields["status"], fields["error"]) == (1001, "failed", "ImageIOError")
+    assert fields["time"].endswith("Z")

@@ -95,3 +95,18 @@ class TestGramMatrix:
     def test_module(self, device: str) -> None:
         f = _rand(1, 3, 4, 4, device=device)
         torch.testing.assert_close(GramMatrix()(f), gram_matrix(f))
+
+
+def test_every_op_describes_a_refused_tensor_alike() -> None:
+    from neuralstyle.ops.adain import adain
+    from neuralstyle.ops.instance_norm import instance_norm
+
+    ints = torch.ones(1, 2, 3, 3, dtype=torch.int64)
+    stats = torch.ones(1, 2)
+    for op in (
+        lambda: gram_matrix(ints),
+        lambda: instance_norm(ints),
+        lambda: adain(ints, stats, stats),
+    ):
+        with pytest.raises(InputError, match=r"got shape \(1, 2, 3, 3\) int64 on cpu$"):
+            op()

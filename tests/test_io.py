@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from neuralstyle.errors import ImageIOError
-from neuralstyle.io import images
-from neuralstyle.io.images import read, read_image, write_image
+from neuralstyle.io import atomic
+from neuralstyle.io.images import read, read_image, write_image, write_pixels
 from neuralstyle.io.plates import read_plate
 
 
@@ -112,11 +112,29 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(
     def fail(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(images, "_fsync", fail)
+    monkeypatch.setattr(atomic, "_fsync", fail)
     with pytest.raises(ImageIOError, match=r"cannot write .*frame\.0001\.exr: No space left"):
         write_image(path, np.zeros((4, 4, 3), np.float16))
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     assert read_image(path).tobytes() == old.tobytes()
+
+
+def test_images_and_plates_share_the_recoverable_temporary_name(tmp_path: Path) -> None:
+    """One atomic write for both: a crash before the rename leaves ``temp_path(target)``, complete,
+    which the farm's ``remove_stale_temps`` recognises; the target appears only after."""
+    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
+
+    target = tmp_path / "f.png"
+    pixels = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    seen: list[tuple[Path, bytes, bool]] = []
+
+    def before_rename(tmp: Path) -> None:
+        seen.append((tmp, read_image(tmp).tobytes(), target.exists()))
+
+    write_pixels(target, oiio.ImageSpec(4, 4, 3, "uint8"), pixels, before_rename=before_rename)
+    assert seen == [(atomic.temp_path(target), pixels.tobytes(), False)]
+    assert read_image(target).tobytes() == pixels.tobytes()
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
 
 @pytest.mark.parametrize(

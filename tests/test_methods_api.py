@@ -312,7 +312,7 @@ class TestCLI:
             "noise",
             "--style-weight",
             "50",
-            "--quality",
+            "--optimize-quality",
             "draft",
             "--device",
             "cpu",

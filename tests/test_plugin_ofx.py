@@ -35,6 +35,8 @@ OFX_DEPTHS = {
 }
 FORMATS = [f"{d}-{c}" for d in DTYPES for c in COMPONENTS]
 MISSING_WEIGHTS = "/nonexistent/file.safetensors"
+OOM_SIDE, OOM_DATA_LIMIT = 4096, 2 << 30
+OFX_STAT_ERR_MEMORY = 8
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +131,15 @@ def runs(
     mask[:, W // 3 :] = 1.0
     r.submit("mask", {1: inputs["uint8-RGBA"]}, params=base, mask={1: mask})
     r.submit("cuda", {1: plain}, params=base, cuda=True)
+    # Frame 1's first network layer alone wants 4096 x 4096 x 32 floats (2 GiB), more than the
+    # host may have; Python, torch and the model fit in less than half of it. Frame 2 is small.
+    huge = np.zeros((OOM_SIDE, OOM_SIDE, 4), np.uint8)
+    r.submit(
+        "out-of-memory",
+        {1: huge, 2: inputs["uint8-RGBA"]},
+        params={**base, "device": "CPU"},
+        data_limit=OOM_DATA_LIMIT,
+    )
     yield r
     r.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -204,6 +215,21 @@ def test_descriptor(descriptor: dict[str, Any]) -> None:
     assert params["style"]["kind"] == "choice" and len(params["style"]["options"]) >= 2
     assert params["secondStyle"]["options"][1:] == params["style"]["options"]
     assert params["device"]["kind"] == "choice"
+
+
+def test_descriptor_describes_every_method_and_styles_do_not_animate(
+    descriptor: dict[str, Any],
+) -> None:
+    (description,) = descriptor["props"]["OfxPropPluginDescription"]
+    for method in descriptor["contexts"]["general"]["params"]["method"]["options"]:
+        assert method.split(" (")[0] in description, (method, description)
+    for context in ("filter", "general"):
+        params = descriptor["contexts"][context]["params"]
+        # A choice animates unless it says otherwise (the spec's default); styles are picked once
+        # and mixed by the animatable Style blend.
+        assert params["style"]["animates"] is False
+        assert params["secondStyle"]["animates"] is False
+        assert params["styleBlend"]["animates"] is True
 
 
 # ---- pixels: every format, every layout ----------------------------------------------------------
@@ -345,6 +371,17 @@ def test_missing_weights_give_a_message_not_a_crash(runs: driver.Runs) -> None:
     assert frame["persistent"] is not None and MISSING_WEIGHTS in frame["persistent"]["text"], (
         frame["persistent"]
     )
+
+
+def test_out_of_memory_answers_err_memory_and_the_next_frame_renders(runs: driver.Runs) -> None:
+    result = runs.get("out-of-memory")
+    assert result.returncode == driver.EXIT_FAILED, result.describe()  # a failed frame, no crash
+    first, second = result.frame(1), result.frame(2)
+    assert not first["ok"] and first["render_status"] == OFX_STAT_ERR_MEMORY, first
+    assert first["persistent"]["type"] == "OfxMessageError"
+    assert first["persistent"]["text"].startswith("OutOfMemoryError: out of memory on cpu")
+    assert not result.frame_path("frame", 1).exists()
+    assert second["ok"] and second["persistent"] is None, second
 
 
 def test_concurrent_instances_equal_a_single_instance(

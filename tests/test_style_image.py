@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from neuralstyle.cli import main
-from neuralstyle.engine.colour import srgb_encode
 from neuralstyle.engine.request import StyleImage
 from neuralstyle.errors import ImageIOError, InputError
 from neuralstyle.io import style_image
 from neuralstyle.io.images import write_image
+from neuralstyle.pixel_encoding import srgb_encode
 
 
 @pytest.fixture

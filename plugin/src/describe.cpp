@@ -172,6 +172,7 @@ OfxStatus define_params(OfxImageEffectHandle descriptor) {
   for (int i = 0; i < kStyleCount; ++i)
     set_string(p, kOfxParamPropChoiceOption, kStyles[i].name, i);
   set_int(p, kOfxParamPropDefault, 0);
+  set_int(p, kOfxParamPropAnimates, 0);  // a style is picked, not keyed: blends are keyed instead
 
   p = define_param(set, kOfxParamTypeChoice, kParamSecondStyle, "Second style",
                    "A second built-in style mixed with the first by Style blend (the networks mix, "
@@ -182,6 +183,7 @@ OfxStatus define_params(OfxImageEffectHandle descriptor) {
     set_string(p, kOfxParamPropChoiceOption, kStyles[i].name, i + 1);
   }
   set_int(p, kOfxParamPropDefault, 0);
+  set_int(p, kOfxParamPropAnimates, 0);
 
   status = define_unit_double(
       set, kParamStyleBlend, "Style blend",

@@ -23,7 +23,8 @@ struct Host {
   py::object is_identity;
   py::object release;
   py::object purge_caches;
-  py::object user_error;  // neuralstyle.errors.NeuralStyleError
+  py::object user_error;     // neuralstyle.errors.NeuralStyleError
+  py::object out_of_memory;  // neuralstyle.errors.OutOfMemoryError
 };
 
 // Set once under the GIL and never freed: destroying Python objects at process exit, after a host
@@ -60,7 +61,7 @@ auto with_host(Body body) {
   try {
     return body(*host);
   } catch (py::error_already_set &e) {
-    throw PythonError(describe_python_error(e));
+    throw PythonError(describe_python_error(e), python_error_status(e));
   }
 }
 
@@ -82,8 +83,12 @@ void load(OfxImageEffectHandle effect) {
                                                   std::getenv("NEURALSTYLE_PYTHONPATH")));
     py::module_ host = py::module_::import("neuralstyle.host");
     py::module_ errors = py::module_::import("neuralstyle.errors");
-    auto *handles = new Host{host.attr("render"), host.attr("is_identity"), host.attr("release"),
-                             host.attr("purge_caches"), errors.attr("NeuralStyleError")};
+    auto *handles = new Host{host.attr("render"),
+                             host.attr("is_identity"),
+                             host.attr("release"),
+                             host.attr("purge_caches"),
+                             errors.attr("NeuralStyleError"),
+                             errors.attr("OutOfMemoryError")};
     // The import may have let another thread in (it drops the GIL): keep the first.
     Host *expected = nullptr;
     if (!g_host.compare_exchange_strong(expected, handles)) delete handles;
@@ -170,6 +175,17 @@ std::string describe_python_error(py::error_already_set &error) {
     if (message.empty()) message = error.what();  // str() itself failed; pybind11's text
   }
   return message;
+}
+
+OfxStatus python_error_status(py::error_already_set &error) {
+  Host *host = g_host.load();
+  if (!host || !error.matches(host->out_of_memory)) return kOfxStatFailed;
+  try {
+    const bool cuda = py::str(error.value().attr("device")).cast<std::string>() == "cuda";
+    return cuda ? kOfxStatGPUOutOfMemory : kOfxStatErrMemory;
+  } catch (py::error_already_set &) {
+    return kOfxStatErrMemory;  // no readable device: still out of memory
+  }
 }
 
 }  // namespace engine

@@ -1,7 +1,9 @@
 // The plugin's one door into Python: the functions of neuralstyle.host (docs/contract.md). Only
 // buffers and plain values cross. Each call takes the GIL itself, and every Python exception comes
-// back as a PythonError whose message is "TypeName: message"; errors that are not a
-// neuralstyle.errors.NeuralStyleError are bugs, and their traceback goes to stderr too.
+// back as a PythonError whose message is "TypeName: message" and whose status is what the action
+// answers the host: kOfxStatGPUOutOfMemory for a neuralstyle.errors.OutOfMemoryError on a CUDA
+// device, kOfxStatErrMemory for one on the CPU, kOfxStatFailed for anything else. Errors that are
+// not a neuralstyle.errors.NeuralStyleError are bugs, and their traceback goes to stderr too.
 #ifndef NEURALSTYLE_ENGINE_H
 #define NEURALSTYLE_ENGINE_H
 
@@ -22,7 +24,12 @@ namespace neuralstyle {
 
 class PythonError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit PythonError(const std::string &message, OfxStatus status = kOfxStatFailed)
+      : std::runtime_error(message), status_(status) {}
+  OfxStatus status() const { return status_; }
+
+ private:
+  OfxStatus status_;
 };
 
 namespace engine {
@@ -59,6 +66,9 @@ void purge_caches();
 
 // Needs the GIL: "TypeName: message", and the traceback to stderr unless it is a NeuralStyleError.
 std::string describe_python_error(pybind11::error_already_set &error);
+
+// Needs the GIL: the status an action answers for `error` (see PythonError above).
+OfxStatus python_error_status(pybind11::error_already_set &error);
 
 }  // namespace engine
 }  // namespace neuralstyle

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "action_error.h"
@@ -25,7 +26,10 @@ const Identity kIdentity = {
     /*label=*/"Neural Style",
     /*grouping=*/"Stylize",
     /*description=*/
-    "Paints the Source in a built-in style with a feed-forward neural network (PyTorch). "
+    "Paints the Source in a style with neural networks (PyTorch), by one of three methods. "
+    "Built-in styles: 26 ready styles, fast, mixable. Any image: fast (AdaIN): any Style file in "
+    "one pass. Any image: best (optimisation, Gatys et al.): any Style file, slow (minutes per "
+    "frame). "
     "Strength 0 returns the Source unchanged; the Mask limits where the style applies.",
 };
 
@@ -112,14 +116,21 @@ OfxStatus main_entry(const char *action, const void *handle, OfxPropertySetHandl
   } catch (pybind11::error_already_set &e) {
     // engine.cpp turns these into PythonError; this is the backstop for any that slip through.
     std::string message = "Python error";
+    OfxStatus status = kOfxStatFailed;
     try {
       pybind11::gil_scoped_acquire gil;
       message = engine::describe_python_error(e);
+      status = engine::python_error_status(e);
     } catch (...) {
     }
-    return fail(action, effect, kOfxStatFailed, message);
+    return fail(action, effect, status, message);
   } catch (const ActionError &e) {
     return fail(action, effect, e.status(), e.what());
+  } catch (const PythonError &e) {
+    return fail(action, effect, e.status(), e.what());
+  } catch (const std::bad_alloc &) {
+    // As OpenFX's Support library answers it; fail() survives a message it cannot allocate.
+    return fail(action, effect, kOfxStatErrMemory, "out of memory");
   } catch (const std::exception &e) {
     return fail(action, effect, kOfxStatFailed, e.what());
   } catch (...) {

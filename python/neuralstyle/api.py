@@ -386,7 +386,7 @@ def _style(value: object, linear: bool) -> object:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         if linear or value.dtype not in (np.float16, np.float32):
             return value
-        from neuralstyle.engine.colour import srgb_decode
+        from neuralstyle.pixel_encoding import srgb_decode
 
         return srgb_decode(torch.from_numpy(value.astype(np.float32))).numpy()
     return _number(value)

@@ -5,7 +5,8 @@
                         [--strength S] [--mask FILE [--mask-mode strength|styles]]
                         [--preserve-colour none|luminance|histogram] [--stroke-scale X]
                         [--render-scale R [--frame-size WxH]]
-                        [--seed N --init content|noise --quality Q --style-weight W --steps N]
+                        [--seed N --init content|noise --optimize-quality Q
+                         --style-weight W --steps N]
                         [--device auto|cpu|cuda]
     neuralstyle eval CONTENT STYLE RESULT [-o report.html|report.png] [--json]
     neuralstyle styles
@@ -22,55 +23,29 @@ atomically. One log line per file goes to stderr; the progress bar shows only on
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
 from neuralstyle import __version__
-from neuralstyle.errors import InputError, NeuralStyleError
+from neuralstyle.command import PROG, CommandParser, run_command
+from neuralstyle.errors import InputError
 from neuralstyle.method_options import add_method_options, method_controls
 
 __all__ = ["main"]
 
-_PROG = "neuralstyle"
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors become :class:`InputError`, reported like every other error."""
-
-    def error(self, message: str) -> NoReturn:
-        raise InputError(f"{message} (see `{self.prog} --help`)")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-        status: int = args.run(args)
-        return status
-    except NeuralStyleError as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{_PROG}: error: {message}", file=sys.stderr)
-        return exc.exit_code
-    except SystemExit as exc:  # --help and --version
-        return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
-        print(f"{_PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `neuralstyle styles | head`: the reader left; stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    return run_command(_build_parser(), argv)
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=_PROG,
+    parser = CommandParser(
+        prog=PROG,
         description="Neural style transfer for compositing pipelines.",
         epilog="exit status: 0 ok, 2 usage or input, 3 model, 4 image I/O, 75 device (retryable)",
     )
@@ -101,7 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="with --render-scale: the full frame's size (default: the input's size over R; "
         "give it when a side of the frame is odd)",
     )
-    add_method_options(stylize)
+    add_method_options(stylize, quality_alias="--quality")
     _device_option(stylize)
     stylize.set_defaults(run=_run_stylize)
 
@@ -210,7 +185,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
             "profile": determinism.active() or "none",
             "seconds": f"{time.perf_counter() - start:.2f}",
         }
-        tqdm.write(f"{_PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+        tqdm.write(f"{PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
     return 0
 
 
@@ -319,5 +294,5 @@ def _run_sheet(args: argparse.Namespace) -> int:
         device=device,
     )
     write_image(args.output, sheet)
-    print(f"{_PROG}: in={args.input} out={args.output} device={device}", file=sys.stderr)
+    print(f"{PROG}: in={args.input} out={args.output} device={device}", file=sys.stderr)
     return 0

@@ -38,6 +38,20 @@ class DeviceError(NeuralStyleError):
     exit_code = 75
 
 
+class OutOfMemoryError(DeviceError):
+    """The device ran out of memory. ``device`` is its type, ``"cuda"`` or ``"cpu"``: the plugin
+    answers the host ``kOfxStatGPUOutOfMemory`` for the one and ``kOfxStatErrMemory`` for the other.
+    """
+
+    def __init__(self, message: str, device: str) -> None:
+        super().__init__(message)
+        self.device = device
+
+    def __reduce__(self) -> tuple[type[OutOfMemoryError], tuple[str, str]]:
+        # Farm workers send errors between processes; the default pickling drops ``device``.
+        return type(self), (str(self), self.device)
+
+
 class RenderAbortedError(NeuralStyleError):
     """The host (or the caller's progress callback) asked a long render to stop."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -135,6 +136,7 @@ def run(
     env: Mapping[str, str] | None = None,
     extra: Sequence[str] = (),
     timeout: float = 600,
+    data_limit: int | None = None,
 ) -> Result:
     """Renders ``frames`` (time -> top-down image) through the host; never raises on a failed
     render (the exit code and log say what happened).
@@ -143,7 +145,8 @@ def run(
     runs one instance per input in one process, like a comp with one node per clip.
     ``proxy_size`` ``(width, height)`` resamples every frame to that size, a render scale per axis
     as MLT's previews have; ``rod="proxy"`` reports regions of definition in those pixels, as MLT
-    does (default ``"canonical"``, as the spec says).
+    does (default ``"canonical"``, as the spec says). ``data_limit`` caps the host process's data
+    memory (``RLIMIT_DATA``, bytes), so that a large enough frame genuinely runs out of memory.
     """
     work.mkdir(parents=True, exist_ok=True)
     out_dir = work / "out"
@@ -196,6 +199,7 @@ def run(
         timeout=timeout,
         env={**os.environ, **(env or {})},
         check=False,
+        preexec_fn=None if data_limit is None else lambda: _limit_data(data_limit),
     )
     log = json.loads(log_path.read_text()) if log_path.exists() else {}
     return Result(proc.returncode, proc.stdout, proc.stderr, log, out_dir, args)
@@ -247,6 +251,10 @@ def read_trace(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _limit_data(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
 def _text(value: object) -> str:

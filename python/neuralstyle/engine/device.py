@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import torch
 
-from neuralstyle.errors import DeviceError, NeuralStyleError
+from neuralstyle.errors import DeviceError, NeuralStyleError, OutOfMemoryError
 
 __all__ = ["device_errors", "resolve_device"]
 
@@ -34,17 +34,22 @@ _OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memo
 
 @contextlib.contextmanager
 def device_errors(device: torch.device) -> Iterator[None]:
-    """Turn running out of memory into :class:`DeviceError` (retryable on another node)."""
+    """Turn running out of memory into :class:`OutOfMemoryError` (a :class:`DeviceError`, retryable
+    on another node) that names ``device`` and carries its type."""
     try:
         yield
     except NeuralStyleError:
         raise
     except (torch.OutOfMemoryError, MemoryError) as exc:
-        raise DeviceError(f"out of memory on {device}: {_first_line(exc)}") from exc
+        raise _out_of_memory(device, exc) from exc
     except RuntimeError as exc:
         if any(m in str(exc).lower() for m in _OOM_MESSAGES):
-            raise DeviceError(f"out of memory on {device}: {_first_line(exc)}") from exc
+            raise _out_of_memory(device, exc) from exc
         raise
+
+
+def _out_of_memory(device: torch.device, exc: BaseException) -> OutOfMemoryError:
+    return OutOfMemoryError(f"out of memory on {device}: {_first_line(exc)}", device.type)
 
 
 def _first_line(exc: BaseException) -> str:

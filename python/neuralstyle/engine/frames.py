@@ -29,22 +29,10 @@ __all__ = [
     "Pixels",
     "Rect",
     "TensorPixels",
-    "full_scale",
-    "is_float",
 ]
 
 #: Pixel types the engine takes: OFX byte, short, half and float.
 DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float16), np.dtype(np.float32))
-
-
-def is_float(dtype: np.dtype) -> bool:
-    """Float pixels are scene-linear; integer pixels are display-referred."""
-    return dtype.kind == "f"
-
-
-def full_scale(dtype: np.dtype) -> float:
-    """The value that means 1.0: 255, 65535, or 1 for float pixels."""
-    return 1.0 if is_float(dtype) else float(np.iinfo(dtype).max)
 
 
 @dataclass(frozen=True)

@@ -35,17 +35,18 @@ import torch
 from torch import Tensor
 
 from neuralstyle.engine import determinism
-from neuralstyle.engine.colour import (
-    TRUSTED_ALPHA,
+from neuralstyle.engine.colour import TRUSTED_ALPHA, edge_extend
+from neuralstyle.engine.device import device_errors
+from neuralstyle.engine.frames import Pixels, Rect
+from neuralstyle.engine.stylist import Progress, Stylist
+from neuralstyle.errors import InputError
+from neuralstyle.pixel_encoding import (
     alpha_divisor,
-    edge_extend,
+    full_scale,
+    is_float,
     srgb_decode,
     srgb_encode,
 )
-from neuralstyle.engine.device import device_errors
-from neuralstyle.engine.frames import Pixels, Rect, full_scale, is_float
-from neuralstyle.engine.stylist import Progress, Stylist
-from neuralstyle.errors import InputError
 
 __all__ = ["Stylist", "render_frame"]
 

@@ -24,11 +24,11 @@ The lead registers it in :mod:`neuralstyle.cli` with :func:`add_render_parser`;
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
+from neuralstyle.command import PROG, CommandParser, run_command
 from neuralstyle.errors import InputError, NeuralStyleError
 from neuralstyle.method_options import add_method_options, method_controls
 
@@ -62,10 +62,7 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     node.add_argument("--keys", metavar="FILE", help="JSON/YAML: strength: {1001: 0, 1050: 1}")
     node.add_argument("--mask", metavar="SEQ", help="mask sequence; its last channel")
 
-    add_method_options(
-        parser.add_argument_group("method (constant over the shot)"),
-        quality_flag="--optimize-quality",
-    )
+    add_method_options(parser.add_argument_group("method (constant over the shot)"))
 
     colour = parser.add_argument_group("colour (OpenColorIO)")
     colour.add_argument("--ocio", metavar="CONFIG", help="file or ocio://default (default $OCIO)")
@@ -259,7 +256,6 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
 
 
 def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
-    from neuralstyle.farm.log import timestamp
     from neuralstyle.farm.render import FrameRenderer
 
     renderer = FrameRenderer(job, stage)
@@ -268,14 +264,7 @@ def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
         try:
             result = renderer.render(frame)
         except NeuralStyleError as exc:
-            log.frame(
-                {
-                    "time": timestamp(),
-                    "frame": frame,
-                    "status": "failed",
-                    "error": type(exc).__name__,
-                }
-            )
+            log.failed(frame, exc)
             raise
         results.append(result)
         log.frame(result.fields())
@@ -336,11 +325,6 @@ def _key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
     return out
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise InputError(f"{message} (see `{self.prog} --help`)")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m neuralstyle.farm render ...``: the command outside :mod:`neuralstyle.cli`.
 
@@ -349,19 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from neuralstyle.farm.templates import expand_extra_args
 
-    parser = _Parser(prog="neuralstyle", epilog=_EPILOG)
+    parser = CommandParser(prog=PROG, epilog=_EPILOG)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_render_parser(commands)
-    try:
-        args = parser.parse_args(expand_extra_args(sys.argv[1:] if argv is None else argv))
-        status: int = args.run(args)
-        return status
-    except NeuralStyleError as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"neuralstyle: error: {message}", file=sys.stderr)
-        return exc.exit_code
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
-        print("neuralstyle: interrupted", file=sys.stderr)
-        return 130
+    return run_command(parser, argv, prepare=expand_extra_args)

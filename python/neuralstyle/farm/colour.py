@@ -92,7 +92,7 @@ class ColourStage:
 
     def to_engine(self, colour: np.ndarray, premultiplied: bool) -> np.ndarray:
         """``(H, W, 3|4)`` float32 plate colour -> straight working colour for the engine."""
-        from neuralstyle.engine.colour import srgb_decode
+        from neuralstyle.pixel_encoding import srgb_decode
 
         out = np.array(colour, dtype=np.float32, order="C", copy=True)
         if premultiplied and out.shape[2] == 4:
@@ -104,7 +104,7 @@ class ColourStage:
 
     def from_engine(self, colour: np.ndarray, premultiplied: bool) -> np.ndarray:
         """The engine's straight working colour -> output colour (premultiplied if asked)."""
-        from neuralstyle.engine.colour import srgb_encode
+        from neuralstyle.pixel_encoding import srgb_encode
 
         out = np.array(colour, dtype=np.float32, order="C", copy=True)
         rgb = np.ascontiguousarray(out[..., :3])
@@ -118,7 +118,7 @@ class ColourStage:
 
 
 def _curve(function: Callable[[Tensor], Tensor], rgb: np.ndarray) -> np.ndarray:
-    """Apply one of the engine's curves (:mod:`neuralstyle.engine.colour`) to a numpy array."""
+    """Apply one of the engine's curves (:mod:`neuralstyle.pixel_encoding`) to a numpy array."""
     import torch
 
     return np.ascontiguousarray(function(torch.from_numpy(rgb)).numpy(), dtype=np.float32)
@@ -128,7 +128,7 @@ def _associate(rgba: np.ndarray, *, inverse: bool) -> None:
     """(Un)premultiply ``(H, W, 4)`` float32 in place with the engine's alpha rule."""
     import torch
 
-    from neuralstyle.engine.colour import premultiply, unpremultiply
+    from neuralstyle.pixel_encoding import premultiply, unpremultiply
 
     planar = torch.from_numpy(np.ascontiguousarray(rgba[..., :3])).permute(2, 0, 1)
     alpha = torch.from_numpy(np.ascontiguousarray(rgba[..., 3]))

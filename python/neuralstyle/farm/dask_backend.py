@@ -35,10 +35,10 @@ from typing import Any
 from neuralstyle.errors import DeviceError, InputError, ModelError, NeuralStyleError
 from neuralstyle.farm.faults import FaultPlan
 from neuralstyle.farm.frames import chunk, format_frames
-from neuralstyle.farm.log import FrameLog, timestamp
+from neuralstyle.farm.log import FrameLog
 from neuralstyle.farm.render import FrameResult, RenderJob, output_paths
 from neuralstyle.farm.render_process import ProcessSettings, RenderProcess
-from neuralstyle.io.plates import remove_stale_temps
+from neuralstyle.io.atomic import remove_stale_temps
 
 __all__ = [
     "ChunkOutcome",
@@ -290,14 +290,7 @@ def _collect(
         if error is not None:
             failures.append((part, error))
             for frame in part:
-                log.frame(
-                    {
-                        "time": timestamp(),
-                        "frame": frame,
-                        "status": "failed",
-                        "error": type(error).__name__,
-                    }
-                )
+                log.failed(frame, error)
             continue
         for result in outcome.results:
             results.append(result)

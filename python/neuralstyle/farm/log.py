@@ -59,6 +59,12 @@ class FrameLog:
         self.line(fields)
         self._bar.update(1)
 
+    def failed(self, frame: int, error: BaseException) -> None:
+        """The line of a frame that was not written: ``status=failed error=<exception class>``."""
+        self.frame(
+            {"time": timestamp(), "frame": frame, "status": "failed", "error": type(error).__name__}
+        )
+
     def line(self, fields: Mapping[str, object]) -> None:
         text = format_line(fields, self.fmt)
         if self._bar.disable:

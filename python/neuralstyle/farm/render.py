@@ -32,13 +32,13 @@ from neuralstyle.farm.frames import format_frames
 from neuralstyle.farm.keyframes import Keyframes
 from neuralstyle.farm.log import timestamp
 from neuralstyle.farm.sequences import Sequence
+from neuralstyle.io.atomic import remove_stale_temps
 from neuralstyle.io.plates import (
     Plate,
     WriteOptions,
     encoded_for_verify,
     is_lossy,
     read_plate,
-    remove_stale_temps,
     verify_plate,
     write_plate,
 )

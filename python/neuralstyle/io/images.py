@@ -5,7 +5,7 @@ display-referred, float files scene-linear, and alpha stays associated (premulti
 as the file holds it (:class:`ImageFile` says which), so reading and writing back changes nothing.
 
 Writing converts only what the target format cannot hold (all colour arithmetic is in
-:mod:`neuralstyle.engine.colour`):
+:mod:`neuralstyle.pixel_encoding`):
 
 ======== ============================ ===================== ======================
 format   keeps                        float becomes         int becomes
@@ -24,9 +24,8 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -50,6 +49,7 @@ __all__ = [
     "read_image",
     "read_pixels",
     "write_image",
+    "write_pixels",
 ]
 
 
@@ -227,8 +227,8 @@ def write_image(
     """Write ``array`` (``(H, W, C)``, row 0 at the top) to ``path``, atomically.
 
     The format comes from the extension (see the module table). The file appears complete or not
-    at all: the image goes to a temporary file in the same folder, is flushed to disk and renamed
-    over ``path``; on failure the temporary file is removed.
+    at all (:mod:`neuralstyle.io.atomic`): the image goes to a temporary file in the same folder,
+    is flushed to disk and renamed over ``path``; on failure the temporary file is removed.
 
     Args:
         path: the file to write; its folder must exist (a missing one is named in the error).
@@ -261,8 +261,33 @@ def write_image(
     for key, value in fmt.attributes:
         spec.attribute(key, value)
 
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}")
-    try:
+    write_pixels(target, spec, pixels)
+
+
+def write_pixels(
+    target: Path,
+    spec: oiio.ImageSpec,
+    pixels: np.ndarray,
+    *,
+    before_rename: Callable[[Path], object] | None = None,
+) -> None:
+    """Write ``pixels`` as ``spec`` describes them to ``target`` through OpenImageIO, atomically
+    (:func:`neuralstyle.io.atomic.atomic_target`). The format comes from the extension.
+
+    Args:
+        target: the file; its folder must exist.
+        spec: size, channels, pixel type and attributes.
+        pixels: ``(H, W, C)``, row 0 at the top, already of the type ``spec`` names.
+        before_rename: see :func:`~neuralstyle.io.atomic.atomic_target`.
+
+    Raises:
+        ImageIOError: ``"cannot write <target>: <reason>"``.
+    """
+    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
+
+    from neuralstyle.io.atomic import atomic_target
+
+    with atomic_target(target, before_rename=before_rename) as tmp:
         out = oiio.ImageOutput.create(str(tmp))
         if out is None:
             raise ImageIOError(f"cannot write {target}: {_reason(oiio.geterror())}")
@@ -271,13 +296,6 @@ def write_image(
         ok = out.close() and ok
         if not ok:
             raise ImageIOError(f"cannot write {target}: {_reason(error or out.geterror())}")
-        _fsync(tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ImageIOError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def check_format(path: str | os.PathLike[str], channels: int) -> None:
@@ -355,8 +373,7 @@ def convert(
     """
     import torch
 
-    from neuralstyle.engine import colour
-    from neuralstyle.engine.frames import full_scale
+    from neuralstyle.pixel_encoding import full_scale, srgb_decode, srgb_encode
 
     target = np.dtype(dtype)
     values = torch.from_numpy(array.astype(np.float32)) / full_scale(array.dtype)
@@ -365,9 +382,9 @@ def convert(
     if premultiplied:
         colour_part = _associate(colour_part, alpha, inverse=True)
     if array.dtype.kind == "f" and target.kind != "f":
-        colour_part = colour.srgb_encode(colour_part.clamp(0.0, 1.0))
+        colour_part = srgb_encode(colour_part.clamp(0.0, 1.0))
     elif array.dtype.kind != "f" and target.kind == "f":
-        colour_part = colour.srgb_decode(colour_part)
+        colour_part = srgb_decode(colour_part)
     if to_premultiplied:
         colour_part = _associate(colour_part, alpha, inverse=False)
     values = torch.cat([colour_part, alpha], dim=2)
@@ -378,24 +395,16 @@ def convert(
 
 def _associate(colour_part: Tensor, alpha: Tensor, *, inverse: bool) -> Tensor:
     """Premultiply (or with ``inverse`` unpremultiply) ``(H, W, n)`` colour by ``(H, W, 0|1)``."""
-    from neuralstyle.engine import colour
+    from neuralstyle.pixel_encoding import alpha_divisor
 
     if alpha.shape[-1] == 0:
         return colour_part
-    divisor = colour.alpha_divisor(alpha)
+    divisor = alpha_divisor(alpha)
     return colour_part / divisor if inverse else colour_part * divisor
 
 
 def _oiio_type(dtype: np.dtype) -> str:
     return {"uint8": "uint8", "uint16": "uint16", "float16": "half", "float32": "float"}[dtype.name]
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _reason(message: str, default: str = "unknown error") -> str:

@@ -7,8 +7,8 @@ options); this module adds what sequences need:
 - metadata: the input's attributes carried over, plus the render's own (:func:`write_plate`);
 - formats: EXR half/float with ZIP, PIZ, DWAA, ...; DPX 10-bit (RGB), 12/16-bit; TIFF and PNG
   8/16-bit; JPEG 8-bit (RGB);
-- atomic, recoverable writes: ``.<name>.<host>-<pid>.tmp<ext>`` in the target folder, fsynced and
-  renamed; :func:`remove_stale_temps` deletes those a killed process left behind;
+- atomic, recoverable writes (:mod:`neuralstyle.io.atomic`): ``.<name>.<host>-<pid>.tmp<ext>`` in
+  the target folder, fsynced and renamed; a killed process's are deleted by ``remove_stale_temps``;
 - verification: reading a written frame back in full (:func:`verify_plate`).
 
 Integer pixels are display-referred and float pixels scene-linear (the engine's convention). When
@@ -20,8 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,6 @@ __all__ = [
     "encoded_for_verify",
     "is_lossy",
     "read_plate",
-    "remove_stale_temps",
-    "temp_path",
     "verify_plate",
     "write_plate",
 ]
@@ -188,60 +185,6 @@ def _colour_count(channels: tuple[str, ...], alpha: int) -> int:
     return 4 if len(names) >= 4 and alpha == 3 else 3
 
 
-def temp_path(target: Path) -> Path:
-    """Where :func:`write_plate` writes ``target`` before renaming it."""
-    return target.with_name(f".{target.name}.{_host()}-{os.getpid()}.tmp{target.suffix}")
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().split(".")[0]) or "host"
-
-
-def remove_stale_temps(targets: Iterable[Path]) -> list[Path]:
-    """Delete temporary files of ``targets`` left by dead processes of this host; return them.
-
-    A process killed between writing and renaming leaves its temporary file; the final name is
-    never touched, so no reader sees a partial frame. Temporary files of live processes and of
-    other hosts are left alone.
-    """
-    removed: list[Path] = []
-    host = _host()
-    by_folder: dict[Path, list[Path]] = {}
-    for target in targets:
-        by_folder.setdefault(target.parent, []).append(target)
-    for folder, items in by_folder.items():
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        wanted = {f".{t.name}.": t for t in items}
-        for name in names:
-            if not name.startswith(".") or ".tmp" not in name:
-                continue
-            match = re.match(r"^(\..+\.)" + re.escape(host) + r"-(\d+)\.tmp", name)
-            if match is None or match.group(1) not in wanted or _alive(int(match.group(2))):
-                continue
-            with contextlib.suppress(OSError):
-                (folder / name).unlink()
-                removed.append(folder / name)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (dead, not yet reaped: its parent was killed first) still answers kill(pid, 0).
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
-
-
 def write_plate(
     path: str | os.PathLike[str],
     plate: Plate,
@@ -268,6 +211,7 @@ def write_plate(
     """
     import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
 
+    from neuralstyle.io.images import write_pixels
     from neuralstyle.io.paths import folder_problem
 
     target = Path(path)
@@ -299,25 +243,7 @@ def write_plate(
     else:
         spec.attribute("Compression", f"jpeg:{opts.quality}")
 
-    tmp = temp_path(target)
-    try:
-        out = oiio.ImageOutput.create(str(target))
-        if out is None:
-            raise ImageIOError(f"cannot write {target}: {_reason(oiio.geterror())}")
-        ok = out.open(str(tmp), spec) and out.write_image(pixels)
-        error = "" if ok else out.geterror()
-        ok = out.close() and ok
-        if not ok:
-            raise ImageIOError(f"cannot write {target}: {_reason(error or out.geterror())}")
-        _fsync(tmp)
-        if before_rename is not None:
-            before_rename(tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ImageIOError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    write_pixels(target, spec, pixels, before_rename=before_rename)
 
 
 def _bits(kind: str, opts: WriteOptions) -> int:
@@ -472,16 +398,3 @@ def encoded_for_verify(
             pixels = pixels[..., : plate.colour]  # mixed types: compare the colour channels only
     tolerance = 1 if kind == "dpx" else 0
     return pixels, tolerance
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _reason(message: str) -> str:
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"

@@ -92,7 +92,7 @@ def style_pixels(image: np.ndarray, name: str = "the style image") -> np.ndarray
     if pixels.dtype.kind == "f":
         import torch
 
-        from neuralstyle.engine.colour import srgb_encode
+        from neuralstyle.pixel_encoding import srgb_encode
 
         linear = colour.astype(np.float32)
         if not np.isfinite(linear).all():

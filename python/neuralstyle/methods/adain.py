@@ -33,7 +33,7 @@ from torch.nn.functional import pad
 from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.spatial import partition, resize_mask
-from neuralstyle.errors import DeviceError, InputError, ModelError
+from neuralstyle.errors import DeviceError, InputError, ModelError, OutOfMemoryError
 from neuralstyle.methods.per_device import PerDevice
 from neuralstyle.models.decoder import AdaINDecoder, DecoderWeights, load_decoder_weights
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
@@ -177,7 +177,7 @@ class AdaINStylizer:
 
         Raises:
             InputError: bad images, masks, weights or alpha.
-            DeviceError: out of memory.
+            OutOfMemoryError: out of memory.
 
         Shape:
             - content: :math:`(N, 3, H, W)`
@@ -204,7 +204,9 @@ class AdaINStylizer:
                 out = self._decode(content_in, stats, float(alpha), weights, masks)
         except torch.OutOfMemoryError as exc:
             shape = "x".join(map(str, content.shape))
-            raise DeviceError(f"out of memory on {self.device} stylising a {shape} frame") from exc
+            raise OutOfMemoryError(
+                f"out of memory on {self.device} stylising a {shape} frame", self.device.type
+            ) from exc
         return finish_colour(out, content, preserve_colour)
 
     __call__ = stylize

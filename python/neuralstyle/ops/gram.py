@@ -20,12 +20,9 @@ from torch import Tensor, nn
 
 from neuralstyle.errors import InputError
 from neuralstyle.ops import _cuda, _gram_cuda
+from neuralstyle.ops._checks import describe
 
 __all__ = ["GramMatrix", "gram_matrix"]
-
-
-def _describe(t: Tensor) -> str:
-    return f"shape {tuple(t.shape)} {str(t.dtype).removeprefix('torch.')} on {t.device}"
 
 
 def _check_features(features: object) -> Tensor:
@@ -33,14 +30,12 @@ def _check_features(features: object) -> Tensor:
         raise InputError(f"gram_matrix: expected a torch.Tensor, got {type(features).__name__}")
     if features.dim() < 3:
         raise InputError(
-            f"gram_matrix: expected features of shape (B, C, *spatial), got {_describe(features)}"
+            f"gram_matrix: expected features of shape (B, C, *spatial), got {describe(features)}"
         )
     if not features.is_floating_point():
-        raise InputError(
-            f"gram_matrix: expected floating-point features, got {_describe(features)}"
-        )
+        raise InputError(f"gram_matrix: expected floating-point features, got {describe(features)}")
     if features.numel() == 0:
-        raise InputError(f"gram_matrix: expected non-empty features, got {_describe(features)}")
+        raise InputError(f"gram_matrix: expected non-empty features, got {describe(features)}")
     return features
 
 

@@ -30,6 +30,7 @@ from torch.nn.functional import batch_norm
 
 from neuralstyle.errors import InputError
 from neuralstyle.ops import _cuda, _instance_norm_cuda
+from neuralstyle.ops._checks import describe, dtype_name
 
 __all__ = [
     "ConditionalInstanceNorm2d",
@@ -41,19 +42,15 @@ __all__ = [
 _Kernel = Callable[[Tensor, Tensor | None, Tensor | None, float], Tensor]
 
 
-def _describe(t: Tensor) -> str:
-    return f"shape {tuple(t.shape)} {str(t.dtype).removeprefix('torch.')} on {t.device}"
-
-
 def _check_input(x: object) -> Tensor:
     if not isinstance(x, Tensor):
         raise InputError(f"instance_norm: expected a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 4:
-        raise InputError(f"instance_norm: expected x of shape (N, C, H, W), got {_describe(x)}")
+        raise InputError(f"instance_norm: expected x of shape (N, C, H, W), got {describe(x)}")
     if not x.is_floating_point():
-        raise InputError(f"instance_norm: expected a floating-point x, got {_describe(x)}")
+        raise InputError(f"instance_norm: expected a floating-point x, got {describe(x)}")
     if x.shape[2] * x.shape[3] < 2:
-        raise InputError(f"instance_norm: expected at least 2 pixels per plane, got {_describe(x)}")
+        raise InputError(f"instance_norm: expected at least 2 pixels per plane, got {describe(x)}")
     return x
 
 
@@ -64,12 +61,12 @@ def _check_affine(name: str, p: Tensor | None, x: Tensor) -> None:
     if p.shape not in ((c,), (n, c)):
         raise InputError(
             f"instance_norm: expected {name} of shape ({c},) or ({n}, {c}) for x of shape "
-            f"{tuple(x.shape)}, got {_describe(p)}"
+            f"{tuple(x.shape)}, got {describe(p)}"
         )
     if p.device != x.device or p.dtype != x.dtype:
         raise InputError(
-            f"instance_norm: expected {name} as {str(x.dtype).removeprefix('torch.')} on "
-            f"{x.device} like x, got {_describe(p)}"
+            f"instance_norm: expected {name} as {dtype_name(x.dtype)} on "
+            f"{x.device} like x, got {describe(p)}"
         )
 
 
@@ -200,24 +197,24 @@ def conditional_instance_norm(
         if table.dim() != 2 or table.shape[1] != c:
             raise InputError(
                 f"conditional_instance_norm: expected {name} of shape (S, {c}) for x with {c} "
-                f"channels, got {_describe(table)}"
+                f"channels, got {describe(table)}"
             )
     s = gamma_table.shape[0]
     if beta_table.shape[0] != s:
         raise InputError(
             f"conditional_instance_norm: expected beta_table with {s} rows like gamma_table, "
-            f"got {_describe(beta_table)}"
+            f"got {describe(beta_table)}"
         )
     if style_weights.shape not in ((s,), (n, s)):
         raise InputError(
             f"conditional_instance_norm: expected style_weights of shape ({s},) or ({n}, {s}), "
-            f"got {_describe(style_weights)}"
+            f"got {describe(style_weights)}"
         )
     if style_weights.dtype != gamma_table.dtype or style_weights.device != gamma_table.device:
         raise InputError(
             f"conditional_instance_norm: expected style_weights as "
-            f"{str(gamma_table.dtype).removeprefix('torch.')} on {gamma_table.device} like the "
-            f"tables, got {_describe(style_weights)}"
+            f"{dtype_name(gamma_table.dtype)} on {gamma_table.device} like the "
+            f"tables, got {describe(style_weights)}"
         )
     if _cuda.kernels_available(x):  # the kernel mixes the style rows itself
         return _instance_norm_cuda.conditional_instance_norm_cuda(
