@@ -300,13 +300,15 @@ def _check_image(image: object) -> None:
 
 
 def _check_tensor(image: Tensor) -> None:
+    from neuralstyle.tensor_words import dtype_name
+
     shape = tuple(image.shape)
     if image.dim() not in (3, 4) or image.shape[-3] not in _CHANNELS:
         raise InputError(
             "expected a tensor of shape (C, H, W) or (B, C, H, W) with C = 1, 3 or 4, "
             f"got shape {shape}"
         )
-    dtype = str(image.dtype).removeprefix("torch.")
+    dtype = dtype_name(image.dtype)
     if dtype not in _TENSOR_DTYPES:
         raise InputError(f"expected {_TENSOR_DTYPE_NAMES} pixels, got {dtype}")
     if image.numel() == 0:
@@ -440,7 +442,9 @@ def _tensor_masks(mask: object, shape: torch.Size) -> Tensor | None:
             f"expected a mask of shape {' or '.join(str(s) for s in allowed)} to match the "
             f"image, got {tuple(mask.shape)}"
         )
-    dtype = str(mask.dtype).removeprefix("torch.")
+    from neuralstyle.tensor_words import dtype_name
+
+    dtype = dtype_name(mask.dtype)
     if dtype not in _TENSOR_DTYPES:
         raise InputError(f"expected {_TENSOR_DTYPE_NAMES} mask values, got {dtype}")
     planes = mask.detach()

@@ -23,8 +23,9 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor, nn
 
-from neuralstyle.controls._checks import check_rgb, describe
+from neuralstyle.controls._checks import check_rgb
 from neuralstyle.errors import InputError
+from neuralstyle.tensor_words import describe
 
 __all__ = [
     "ColourMode",

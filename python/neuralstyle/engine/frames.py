@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from neuralstyle.errors import InputError
+from neuralstyle.tensor_words import dtype_name
 
 __all__ = [
     "DTYPES",
@@ -199,7 +200,7 @@ class TensorPixels:
         # computes in float32 whatever the float type; write casts back).
         if self.tensor.is_floating_point():
             return np.dtype(np.float32)
-        return np.dtype(str(self.tensor.dtype).removeprefix("torch."))
+        return np.dtype(dtype_name(self.tensor.dtype))
 
     def view(self, rect: Rect) -> Pixels:
         return TensorPixels(self.tensor[rect.top : rect.bottom, rect.left : rect.right])
@@ -253,7 +254,7 @@ class CudaPixels:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(str(self.tensor.dtype).removeprefix("torch."))
+        return np.dtype(dtype_name(self.tensor.dtype))
 
     def view(self, rect: Rect) -> CudaPixels:
         h = self.shape[0]

@@ -5,12 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from neuralstyle.errors import InputError
-
-
-def describe(t: object) -> str:
-    if not isinstance(t, Tensor):
-        return type(t).__name__
-    return f"shape {tuple(t.shape)} {str(t.dtype).removeprefix('torch.')} on {t.device}"
+from neuralstyle.tensor_words import describe
 
 
 def check_features(fn: str, name: str, x: object) -> Tensor:

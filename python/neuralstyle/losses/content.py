@@ -15,8 +15,9 @@ import torch
 from torch import Tensor
 
 from neuralstyle.errors import InputError
-from neuralstyle.losses._checks import check_features, check_mask, describe
+from neuralstyle.losses._checks import check_features, check_mask
 from neuralstyle.losses._target import TargetLoss
+from neuralstyle.tensor_words import describe
 
 __all__ = ["FeatureReconstructionLoss", "feature_reconstruction_loss"]
 

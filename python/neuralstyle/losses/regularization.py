@@ -14,7 +14,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from neuralstyle.errors import InputError
-from neuralstyle.losses._checks import check_features, describe
+from neuralstyle.losses._checks import check_features
+from neuralstyle.tensor_words import describe
 
 __all__ = ["TotalVariationLoss", "total_variation_loss"]
 

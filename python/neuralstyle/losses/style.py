@@ -21,10 +21,11 @@ import torch
 from torch import Tensor, nn
 
 from neuralstyle.errors import InputError
-from neuralstyle.losses._checks import check_features, check_mask, describe
+from neuralstyle.losses._checks import check_features, check_mask
 from neuralstyle.losses._target import TargetLoss
 from neuralstyle.ops.adain import calc_mean_std
 from neuralstyle.ops.gram import gram_matrix
+from neuralstyle.tensor_words import describe
 
 __all__ = [
     "GramLoss",

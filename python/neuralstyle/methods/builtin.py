@@ -15,6 +15,7 @@ from neuralstyle.errors import DeviceError, InputError, OutOfMemoryError
 from neuralstyle.methods.per_device import PerDevice
 from neuralstyle.models.cin_net import CINNet
 from neuralstyle.models.weights import load_builtin_weights
+from neuralstyle.tensor_words import dtype_name
 
 __all__ = ["BuiltinStyles", "clear_cache", "load_builtin"]
 
@@ -53,9 +54,7 @@ class BuiltinStyles:
                 f"the image is on {image.device} but the built-in styles run on {self.device}"
             )
         if image.dtype != torch.float32:
-            raise InputError(
-                f"expected a float32 image, got {str(image.dtype).removeprefix('torch.')}"
-            )
+            raise InputError(f"expected a float32 image, got {dtype_name(image.dtype)}")
         weights = style_weights.to(self.device, torch.float32)
         try:
             with torch.inference_mode():

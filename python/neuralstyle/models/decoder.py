@@ -22,6 +22,7 @@ from safetensors import SafetensorError, safe_open
 from torch import Tensor, nn
 
 from neuralstyle.errors import InputError, ModelError
+from neuralstyle.tensor_words import dtype_name
 
 __all__ = [
     "DECODER_FORMAT",
@@ -150,7 +151,7 @@ def load_decoder_weights(path: str | Path | None = None) -> DecoderWeights:
         if tuple(t.shape) != shape or not t.is_floating_point() or not torch.isfinite(t).all():
             raise ModelError(
                 f"AdaIN decoder weights {file}: expected finite {key} of shape {shape}, "
-                f"got {str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"
+                f"got {dtype_name(t.dtype)} {tuple(t.shape)}"
             )
         out[key] = t.to(torch.float32)
     return DecoderWeights(out, metadata, file)

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from neuralstyle.cache import cache_dir, write_atomic
 from neuralstyle.errors import InputError, ModelError
 from neuralstyle.models.packages import package_file
+from neuralstyle.tensor_words import dtype_name
 
 __all__ = [
     "CAFFE_MEAN_BGR",
@@ -308,7 +309,7 @@ def _validated(sd: Mapping[str, Tensor], arch: Arch, origin: str) -> dict[str, T
         if tuple(t.shape) != shape or not t.is_floating_point():
             raise ModelError(
                 f"{origin}: expected {key} as floating point of shape {shape}, "
-                f"got {str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"
+                f"got {dtype_name(t.dtype)} {tuple(t.shape)}"
             )
         if not torch.isfinite(t.sum()):  # NaN/inf propagate; 20x cheaper than isfinite(t).all()
             raise ModelError(f"{origin}: {key} holds NaN or infinite values")

@@ -27,6 +27,7 @@ from neuralstyle.cache import cache_dir, write_atomic
 from neuralstyle.errors import ModelError
 from neuralstyle.models.cin_net import CINNet
 from neuralstyle.models.packages import package_file
+from neuralstyle.tensor_words import dtype_name
 
 __all__ = [
     "ENV_WEIGHTS",
@@ -182,7 +183,7 @@ def _validated(tensors: dict[str, Tensor], origin: str) -> dict[str, Tensor]:
         if tuple(t.shape) != shape or not t.is_floating_point():
             raise ModelError(
                 f"{origin}: expected {name} as floating point of shape {shape}, "
-                f"got {str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"
+                f"got {dtype_name(t.dtype)} {tuple(t.shape)}"
             )
         if not torch.isfinite(t).all():
             raise ModelError(f"{origin}: {name} holds NaN or infinite values")

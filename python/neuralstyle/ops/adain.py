@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from neuralstyle.errors import InputError
 from neuralstyle.ops import _cuda, _instance_norm_cuda
-from neuralstyle.ops._checks import describe, dtype_name
+from neuralstyle.tensor_words import describe, dtype_name
 
 __all__ = ["AdaIN", "adain", "calc_mean_std"]
 

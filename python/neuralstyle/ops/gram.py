@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from neuralstyle.errors import InputError
 from neuralstyle.ops import _cuda, _gram_cuda
-from neuralstyle.ops._checks import describe
+from neuralstyle.tensor_words import describe
 
 __all__ = ["GramMatrix", "gram_matrix"]
 

@@ -30,7 +30,7 @@ from torch.nn.functional import batch_norm
 
 from neuralstyle.errors import InputError
 from neuralstyle.ops import _cuda, _instance_norm_cuda
-from neuralstyle.ops._checks import describe, dtype_name
+from neuralstyle.tensor_words import describe, dtype_name
 
 __all__ = [
     "ConditionalInstanceNorm2d",

@@ -1,4 +1,5 @@
-"""Wording shared by the ops' input guards: say what came, the same way in every op."""
+"""How input guards name a value they refused, alike in ops, losses and controls: what came, in
+one wording. The lowest layer: imports torch only."""
 
 from __future__ import annotations
 
