@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from neuralstyle.command import PROG, CommandParser, run_command
-from neuralstyle.errors import InputError, NeuralStyleError
+from neuralstyle.errors import InputError
 from neuralstyle.method_options import add_method_options, method_controls
 
 __all__ = ["add_render_parser", "main", "run"]
@@ -256,19 +256,14 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
 
 
 def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
-    from neuralstyle.farm.render import FrameRenderer
+    from neuralstyle.farm.render import FrameRenderer, render_frames
 
-    renderer = FrameRenderer(job, stage)
-    results = []
-    for frame in frames:
-        try:
-            result = renderer.render(frame)
-        except NeuralStyleError as exc:
-            log.failed(frame, exc)
-            raise
-        results.append(result)
-        log.frame(result.fields())
-    return results
+    return render_frames(
+        FrameRenderer(job, stage),
+        frames,
+        on_frame=lambda result: log.frame(result.fields()),
+        on_failure=log.failed,
+    )
 
 
 def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -> list[Any]:

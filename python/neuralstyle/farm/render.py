@@ -18,7 +18,7 @@ import json
 import os
 import resource
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from neuralstyle import __version__
-from neuralstyle.errors import ImageIOError, InputError
+from neuralstyle.errors import ImageIOError, InputError, NeuralStyleError
 from neuralstyle.farm.colour import ColourSettings, ColourStage
 from neuralstyle.farm.frames import format_frames
 from neuralstyle.farm.keyframes import Keyframes
@@ -481,23 +481,29 @@ class _Clock:
 
 
 def render_frames(
-    job: RenderJob,
+    renderer: FrameRenderer,
     frames: list[int],
     *,
-    on_frame: Any = None,
+    on_frame: Callable[[FrameResult], None] | None = None,
+    on_failure: Callable[[int, NeuralStyleError], None] | None = None,
     hooks: Hooks | None = None,
-    renderer: FrameRenderer | None = None,
 ) -> list[FrameResult]:
-    """Render ``frames`` in order in this process; stop at the first failure (it propagates).
+    """Render ``frames`` in order with ``renderer``; stop at the first failure (it propagates).
+
+    The one frame loop of a process, local or a Dask worker's.
 
     Args:
-        on_frame: called with each :class:`FrameResult` as it completes (the log).
-        renderer: a renderer to reuse (keeps its colour processors); default a new one.
+        on_frame: called with each :class:`FrameResult` as it completes (the log, the task).
+        on_failure: called with the frame and the error before it propagates.
     """
-    worker = renderer or FrameRenderer(job)
     results = []
     for frame in frames:
-        result = worker.render(frame, hooks)
+        try:
+            result = renderer.render(frame, hooks)
+        except NeuralStyleError as exc:
+            if on_failure is not None:
+                on_failure(frame, exc)
+            raise
         results.append(result)
         if on_frame is not None:
             on_frame(result)

@@ -202,7 +202,7 @@ def _serve(conn: Connection) -> None:
     import neuralstyle.engine.render
     import neuralstyle.methods.builtin
     from neuralstyle.engine import determinism
-    from neuralstyle.farm.render import FrameRenderer
+    from neuralstyle.farm.render import FrameRenderer, render_frames
 
     del neuralstyle.api, neuralstyle.engine.render, neuralstyle.methods.builtin
     try:
@@ -220,12 +220,12 @@ def _serve(conn: Connection) -> None:
             return
         _, job, frames, hooks = message
         try:
-            renderer = FrameRenderer(job)  # cheap: the network stays loaded in this process
-            results = []
-            for frame in frames:
-                result = renderer.render(frame, hooks)
-                results.append(result)
-                conn.send(("frame", result))
+            results = render_frames(
+                FrameRenderer(job),  # cheap: the network stays loaded in this process
+                frames,
+                on_frame=lambda result: conn.send(("frame", result)),
+                hooks=hooks,
+            )
             conn.send(("done", results))
         except NeuralStyleError as exc:
             conn.send(("error", exc))
