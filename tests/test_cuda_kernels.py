@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -44,6 +45,8 @@ from neuralstyle.ops._instance_norm_cuda import (
 from neuralstyle.ops.adain import _adain_reference, adain
 from neuralstyle.ops.gram import _gram_reference, gram_matrix
 from neuralstyle.ops.instance_norm import _instance_norm_reference
+from neuralstyle.testing import poison
+from neuralstyle.testing.poison import poisoned_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA = ROOT / "cuda"
@@ -257,6 +260,20 @@ def test_kernel_arguments_are_typed() -> None:
 # ---- without a GPU or CuPy (no GPU) -------------------------------------------------------------
 
 
+def test_poisoned_outputs_fill_kernel_allocations_with_nan_on_this_thread_only() -> None:
+    """The parity tests below rely on it: an element a kernel forgets to write stays NaN."""
+    x = torch.zeros(2, 3, 4, 5).to(memory_format=torch.channels_last)
+    seen_elsewhere: list[bool] = []
+    with poisoned_outputs():
+        assert _cuda.empty((3, 4), torch.device("cpu")).isnan().all()
+        dense = _cuda.empty_like_dense(x)
+        worker = threading.Thread(target=lambda: seen_elsewhere.append(poison.active()))
+        worker.start()
+        worker.join()
+    assert dense.isnan().all() and dense.stride() == x.stride()
+    assert seen_elsewhere == [False] and not poison.active()
+
+
 def test_kernels_not_available_for_cpu_tensors() -> None:
     assert not _cuda.kernels_available(torch.zeros(3))
     assert not _cuda.kernels_available("not a tensor")
@@ -419,7 +436,7 @@ def test_gram_parity(
     for i, shape in enumerate(kernels):
         x = _features(shape, dtype, layout, seed=i, device=device, aligned=i % 2 == 0)
         dg = _randn(shape[0], shape[1], shape[1], seed=100 + i, device=device)
-        with _cuda.poisoned_outputs():
+        with poisoned_outputs():
             g, dx = _grads(_gram_cuda.gram_matrix_cuda, [x], dg)
         ref, ref_dx = _grads(_gram_reference, [x.double()], dg.double())
         assert g.dtype == torch.float32 and dx.dtype == dtype and dx.shape == x.shape
@@ -462,7 +479,7 @@ def test_instance_norm_parity(
         ) -> Tensor:
             return _in_reference(x, w, b, relu)
 
-        with _cuda.poisoned_outputs():
+        with poisoned_outputs():
             got = _grads(kernel, [x, *params], dy)
         want = _grads(reference, [x.double(), *(p.double() for p in params)], dy.double())
         where = f"{shape} affine={affine}"
@@ -497,7 +514,7 @@ def test_conditional_instance_norm_parity(
         def kernel(x: Tensor, w: Tensor, gt: Tensor, bt: Tensor) -> Tensor:
             return conditional_instance_norm_cuda(x, w, gt, bt, relu=True)
 
-        with _cuda.poisoned_outputs():
+        with poisoned_outputs():
             got = _grads(kernel, inputs, dy)
         want = _grads(reference, [t.double() for t in inputs], dy.double())
         scale = _dx_scale(x, dy, weights.double() @ tables[0].double())
@@ -526,7 +543,7 @@ def test_adain_parity(
         def reference(x: Tensor, m: Tensor, s: Tensor, alpha: float = alpha) -> Tensor:
             return _adain_reference(x, m, s, alpha, 1e-5)
 
-        with _cuda.poisoned_outputs():
+        with poisoned_outputs():
             got = _grads(kernel, [x, mean, std], dy)
         want = _grads(reference, [x.double(), mean.double(), std.double()], dy.double())
         where = f"{shape} alpha={alpha}"

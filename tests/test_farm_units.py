@@ -10,10 +10,10 @@ import pytest
 
 from neuralstyle.errors import InputError
 from neuralstyle.farm.environment import prepare, visible_gpus
-from neuralstyle.farm.faults import FaultPlan, InjectedError
 from neuralstyle.farm.frames import chunk, format_frames, parse_frames, restrict
 from neuralstyle.farm.keyframes import Keyframes
 from neuralstyle.farm.sequences import Sequence
+from neuralstyle.testing.faults import FaultPlan, InjectedError
 
 # ----------------------------------------------------------------------------- frame ranges
 

@@ -13,6 +13,7 @@ import pytest
 import neuralstyle
 from neuralstyle import host
 from neuralstyle.errors import InputError
+from neuralstyle.testing.trace import ENV_TRACE
 
 COMPONENTS = {4: "RGBA", 3: "RGB", 1: "Alpha"}
 
@@ -87,7 +88,7 @@ def test_render_equals_the_api_on_the_upright_image(
     dst = HostImage(np.zeros_like(upright), negative=negative, pad=5)
     before_raw = dst.raw.copy()
     trace = tmp_path / "trace.jsonl"
-    monkeypatch.setenv(host.ENV_TRACE, str(trace))
+    monkeypatch.setenv(ENV_TRACE, str(trace))
 
     bounds = _bounds(-12, 250, upright)  # offset bounds, negative x
     dst_image = dst.image(bounds) | {"window": bounds}

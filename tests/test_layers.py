@@ -51,3 +51,18 @@ def test_the_import_reader_sees_imports_inside_functions() -> None:
     module = PACKAGE / "io" / "images.py"
     assert "neuralstyle.pixel_encoding.srgb_encode" in _imports(module)  # inside convert()
     assert "neuralstyle.io.atomic.atomic_target" in _imports(module)
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "testing").glob("*.py")), ids=lambda p: p.name)
+def test_testing_hooks_import_nothing_of_the_package_but_errors(path: Path) -> None:
+    """Test hooks sit at the bottom: host, ops and farm read them, so they import none of those
+    (nor engine, methods, models) back."""
+    allowed = (["neuralstyle", "errors"], ["neuralstyle", "testing"])
+    assert {m for m in _ours(_imports(path)) if m.split(".")[:2] not in allowed} == set()
+
+
+def test_testing_hooks_are_read_by_the_product() -> None:
+    """The check above would pass vacuously if the hooks had moved out of ``testing``."""
+    assert "neuralstyle.testing.trace" in _imports(PACKAGE / "host.py")
+    assert "neuralstyle.testing.poison" in _imports(PACKAGE / "ops" / "_cuda.py")
+    assert "neuralstyle.testing.faults.FaultPlan" in _imports(PACKAGE / "farm" / "dask_backend.py")

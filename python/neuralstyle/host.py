@@ -6,16 +6,13 @@ the source memory once and writes the render window of the output memory once.
 
 Importing this module is cheap (no torch, no model): that happens on the first render.
 
-Environment:
-    NEURALSTYLE_TRACE: a file to which every render appends one JSON line with the buffers' data
-        pointers, strides and ownership, so tests can prove no copy was made.
+Test hook: with ``NEURALSTYLE_TRACE`` set, every render appends one JSON line describing its
+buffers (:mod:`neuralstyle.testing.trace`), so tests can prove no copy was made.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.errors import InputError, RenderAbortedError
+from neuralstyle.testing import trace
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["is_identity", "purge_caches", "release", "render"]
 
-ENV_TRACE = "NEURALSTYLE_TRACE"
 _COMPONENTS = {"RGBA": 4, "RGB": 3, "Alpha": 1}
 _PREMULTIPLICATION = ("opaque", "premultiplied", "unpremultiplied")
 _IMAGE_KEYS = frozenset({"pixels", "bounds", "components", "premultiplication"})
@@ -43,7 +40,6 @@ _IMAGE_KEYS = frozenset({"pixels", "bounds", "components", "premultiplication"})
 # is shared per device (methods.builtin caches it), each instance keeps its request's weights.
 _lock = threading.Lock()
 _instances: dict[int, Stylist] = {}
-_trace_lock = threading.Lock()
 
 
 def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
@@ -98,7 +94,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         raise InputError(
             f"cuda_stream must be a stream handle (an integer >= 0), got {cuda_stream!r}"
         )
-    _trace(instance, time, source, target, frame_size)
+    trace.record(instance, time, source.raw, target.raw, frame_size)
 
     from neuralstyle.engine.frames import Rect
     from neuralstyle.engine.render import render_frame
@@ -346,26 +342,3 @@ def _host_stream(cuda: bool, cuda_stream: int) -> Iterator[None]:
     else:
         yield
         torch.cuda.current_stream().synchronize()
-
-
-def _trace(
-    instance: int, time: float, src: _HostImage, dst: _HostImage, frame_size: object
-) -> None:
-    path = os.environ.get(ENV_TRACE)
-    if not path:
-        return
-    record: dict[str, object] = {"instance": instance, "time": time, "frame_size": frame_size}
-    for role, image in (("src", src), ("dst", dst)):
-        ptr, strides, owns = _memory(image.raw)
-        record |= {f"{role}_ptr": ptr, f"{role}_strides": strides, f"{role}_owns_data": owns}
-    with _trace_lock, open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-def _memory(raw: Any) -> tuple[int, list[int] | None, bool]:
-    """Data pointer, strides in bytes and ownership of a buffer, as the trace records them."""
-    if hasattr(raw, "__cuda_array_interface__"):
-        interface = raw.__cuda_array_interface__
-        strides = interface.get("strides")
-        return int(interface["data"][0]), None if strides is None else list(strides), False
-    return int(raw.__array_interface__["data"][0]), list(raw.strides), bool(raw.flags.owndata)

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralstyle.errors import DeviceError, InputError, ModelError, NeuralStyleError
-from neuralstyle.farm.faults import FaultPlan
 from neuralstyle.farm.frames import chunk, format_frames
 from neuralstyle.farm.log import FrameLog
 from neuralstyle.farm.render import FrameResult, RenderJob, output_paths
 from neuralstyle.farm.render_process import ProcessSettings, RenderProcess
 from neuralstyle.io.atomic import remove_stale_temps
+from neuralstyle.testing.faults import FaultPlan
 
 __all__ = [
     "ChunkOutcome",

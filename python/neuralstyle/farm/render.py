@@ -87,7 +87,7 @@ class RenderJob:
 
 
 class Hooks(Protocol):
-    """Test hooks around a frame (:mod:`neuralstyle.farm.faults`); never set in production."""
+    """Test hooks around a frame (:mod:`neuralstyle.testing.faults`); never set in production."""
 
     def before_frame(self, frame: int) -> None: ...
 
