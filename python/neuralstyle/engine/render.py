@@ -29,6 +29,7 @@ their colour; images without alpha, or with alpha >= 1/16 everywhere, render as 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -48,6 +49,9 @@ from neuralstyle.pixel_encoding import (
     srgb_encode,
 )
 
+if TYPE_CHECKING:
+    from neuralstyle.controls.scale import RenderScale
+
 __all__ = ["Stylist", "render_frame"]
 
 
@@ -61,7 +65,7 @@ def render_frame(
     premultiplied: bool,
     mask: Pixels | None = None,
     mask_rect: Rect | None = None,
-    render_scale: float | tuple[float, float] = 1.0,
+    render_scale: RenderScale = 1.0,
     frame_size: tuple[int, int] | None = None,
     progress: Progress | None = None,
     scene_linear: bool = True,
