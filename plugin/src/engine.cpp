@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <variant>
 
 #include "bundle.h"
 #include "image_view.h"
@@ -32,23 +33,13 @@ struct Host {
 std::atomic<Host *> g_host{nullptr};
 std::once_flag g_logged;
 
+// The parameters the engine reads, by their engine keys (the plugin's own have none).
 py::dict params_dict(const ParamValues &p) {
   py::dict d;
-  d["style"] = p.style;
-  d["second_style"] = p.second_style;
-  d["style_blend"] = p.style_blend;
-  d["strength"] = p.strength;
-  d["device"] = p.device;
-  d["method"] = p.method;
-  d["style_file"] = p.style_file;
-  d["second_style_file"] = p.second_style_file;
-  d["preserve_colour"] = p.preserve_colour;
-  d["stroke_scale"] = p.stroke_scale;
-  d["mask_mode"] = p.mask_mode;
-  d["seed"] = p.seed;
-  d["init"] = p.init;
-  d["quality"] = p.quality;
-  d["style_weight"] = p.style_weight;
+  for (int i = 0; i < kParamCount; ++i) {
+    if (!kParams[i].engine_key) continue;
+    std::visit([&](const auto &value) { d[kParams[i].engine_key] = value; }, p.values[i]);
+  }
   return d;
 }
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neuralstyle.errors import InputError
+from neuralstyle.params.table import ALL_METHODS, PARAMETERS, by_name, choice_values, engine_params
 
 if TYPE_CHECKING:
     from neuralstyle.models.styles import Style
@@ -49,47 +50,37 @@ __all__ = [
     "StyleRequest",
 ]
 
-#: Values of the ``device`` parameter.
-DEVICES = ("auto", "cpu", "cuda")
-#: Style-transfer methods: the 26 built-in styles, any image fast (AdaIN), any image best (Gatys).
-METHODS = ("builtin", "adain", "optimize")
+_TABLE = by_name()
+DEVICES = choice_values("device")
+METHODS = ALL_METHODS
 #: Colour preservation (Gatys et al. 2017): none, luminance-only transfer, histogram matching.
-COLOUR_MODES = ("none", "luminance", "histogram")
+COLOUR_MODES = choice_values("preserve_colour")
 #: What the mask does: limit the effect (0 keeps the source), or choose the style (1: the first
 #: style, 0: the second).
-MASK_MODES = ("strength", "styles")
+MASK_MODES = choice_values("mask_mode")
 #: Optimisation presets (evaluations per pyramid level: methods.optimize.QUALITY_STEPS).
-QUALITIES = ("draft", "standard", "high")
-INITS = ("content", "noise")
+QUALITIES = choice_values("quality")
+INITS = choice_values("init")
 #: The plugin's parameter names (docs/contract.md); the keys :meth:`StyleRequest.from_params` takes.
-PARAMS = (
-    "method",
-    "style",
-    "second_style",
-    "style_file",
-    "second_style_file",
-    "style_blend",
-    "strength",
-    "preserve_colour",
-    "stroke_scale",
-    "mask_mode",
-    "seed",
-    "init",
-    "quality",
-    "style_weight",
-    "device",
-)
-#: Stroke scale range: a tenth to ten times the painting's own stroke size on the frame.
-STROKE_SCALE_RANGE = (0.1, 10.0)
-#: Optimisation style weight range (methods.optimize.OptimizeSettings.style_weight, default 30).
-STYLE_WEIGHT_RANGE = (0.0, 1e6)
+PARAMS = tuple(p.name for p in engine_params())
 #: Options that only the optimisation method reads.
-_OPTIMIZE_ONLY = ("seed", "init", "quality", "style_weight", "steps")
+_OPTIMIZE_ONLY = tuple(p.name for p in PARAMETERS if p.methods == ("optimize",))
+
+
+def _range(name: str) -> tuple[float, float]:
+    hard = _TABLE[name].hard
+    assert hard is not None, name
+    return hard
+
+
+def _default(name: str) -> Any:
+    return _TABLE[name].default
 
 
 def _unit_float(name: str, value: object) -> float:
-    """``value`` as a float in [0, 1], or InputError naming the parameter and the range."""
-    return _float_in(name, value, 0.0, 1.0)
+    """``value`` as a float in the table's range of ``name`` ([0, 1]), or InputError naming the
+    parameter and the range."""
+    return _float_in(name, value, *_range(name))
 
 
 def _float_in(name: str, value: object, low: float, high: float) -> float:
@@ -346,9 +337,9 @@ class StyleRequest:
         ):
             if key in params and not isinstance(params[key], str):
                 raise InputError(f"{key} must be {what}, got {params[key]!r}")
-        method = _choice("method", params.get("method", "builtin"), METHODS)
+        method = _choice("method", params.get("method", _default("method")), METHODS)
         if method == "builtin":
-            style, second = params.get("style", 0), params.get("second_style")
+            style, second = params.get("style", _default("style")), params.get("second_style")
         else:
             style = params.get("style_file", "")
             second = params.get("second_style_file")
@@ -357,23 +348,23 @@ class StyleRequest:
                     f"method {method} paints with a style image: set the style file (style_file)"
                 )
         optimize = method == "optimize"
-        seed = params.get("seed", 0) if optimize else None
+        seed = params.get("seed", _default("seed")) if optimize else None
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise InputError(f"seed must be an integer, got {seed!r}")
         return cls._checked(
             method,
             style,
             second,
-            style_blend=params.get("style_blend", 0.5),
-            strength=params.get("strength", 1.0),
-            device=params.get("device", "auto"),
-            preserve_colour=params.get("preserve_colour", "none"),
-            stroke_scale=params.get("stroke_scale", 1.0),
-            mask_mode=params.get("mask_mode", "strength"),
+            style_blend=params.get("style_blend", _default("style_blend")),
+            strength=params.get("strength", _default("strength")),
+            device=params.get("device", _default("device")),
+            preserve_colour=params.get("preserve_colour", _default("preserve_colour")),
+            stroke_scale=params.get("stroke_scale", _default("stroke_scale")),
+            mask_mode=params.get("mask_mode", _default("mask_mode")),
             seed=seed,
-            init=params.get("init", "content") if optimize else None,
-            quality=params.get("quality", "standard") if optimize else None,
-            style_weight=params.get("style_weight") if optimize else None,
+            init=params.get("init", _default("init")) if optimize else None,
+            quality=params.get("quality", _default("quality")) if optimize else None,
+            style_weight=params.get("style_weight", _default("style_weight")) if optimize else None,
             steps=None,
         )
 
@@ -412,7 +403,9 @@ class StyleRequest:
             device=device,
             method=method,
             preserve_colour=colour,
-            stroke_scale=_float_in("stroke_scale", options["stroke_scale"], *STROKE_SCALE_RANGE),
+            stroke_scale=_float_in(
+                "stroke_scale", options["stroke_scale"], *_range("stroke_scale")
+            ),
             mask_mode=mask_mode,
             **cls._optimize_options(method, options),
         )
@@ -452,21 +445,23 @@ class StyleRequest:
         if method != "optimize":
             return {}
         seed = 0 if options["seed"] is None else options["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise InputError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+        low, high = (int(v) for v in _range("seed"))
+        if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:
+            raise InputError(f"seed must be an integer from {low} to 2**63 - 1, got {seed!r}")
         weight = options["style_weight"]
         steps = options["steps"]
+        low, high = (int(v) for v in _range("steps"))
         if steps is not None and (
-            isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000
+            isinstance(steps, bool) or not isinstance(steps, int) or not low <= steps <= high
         ):
-            raise InputError(f"steps must be an integer from 1 to 100000, got {steps!r}")
+            raise InputError(f"steps must be an integer from {low} to {high}, got {steps!r}")
         return {
             "seed": seed,
-            "init": _choice("init", options["init"] or "content", INITS),
-            "quality": _choice("quality", options["quality"] or "standard", QUALITIES),
+            "init": _choice("init", options["init"] or _default("init"), INITS),
+            "quality": _choice("quality", options["quality"] or _default("quality"), QUALITIES),
             "style_weight": None
             if weight is None
-            else _float_in("style_weight", weight, *STYLE_WEIGHT_RANGE),
+            else _float_in("style_weight", weight, *_range("style_weight")),
             "steps": steps,
         }
 
@@ -483,12 +478,8 @@ class StyleRequest:
             if self.mask_mode == "strength":
                 out["style_blend"] = self.style_blend
         out["strength"] = self.strength
-        for key, default in (
-            ("preserve_colour", "none"),
-            ("stroke_scale", 1.0),
-            ("mask_mode", "strength"),
-        ):
-            if getattr(self, key) != default:
+        for key in ("preserve_colour", "stroke_scale", "mask_mode"):
+            if getattr(self, key) != _default(key):
                 out[key] = getattr(self, key)
         for key in _OPTIMIZE_ONLY:
             if getattr(self, key) is not None:

@@ -1,0 +1,282 @@
+"""Every parameter of the node, once: the single source of truth.
+
+The plugin's describe code and its value reader are generated from :data:`PARAMETERS` at build time
+(:mod:`neuralstyle.params.plugin_header`); the engine's request takes its names, defaults, ranges
+and choices from here (:mod:`neuralstyle.engine.request`); so do the command-line options
+(:mod:`neuralstyle.params.options`), the farm's keyframe rules (:mod:`neuralstyle.farm.keyframes`)
+and the parameter tables of README.md and docs/contract.md (:mod:`neuralstyle.params.docs`, a test
+keeps them current). How to add one: CONTRIBUTING.md, "Adding a parameter".
+
+The order is the node's: hosts show parameters in the order they were defined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ALL_METHODS",
+    "PARAMETERS",
+    "Option",
+    "Param",
+    "by_name",
+    "choice_values",
+    "engine_params",
+    "node_params",
+]
+
+#: What a parameter is: a number, a menu, a built-in style menu (its options are the styles of
+#: models/styles.json, filled in by the generators), or a file path.
+Kind = Literal["double", "integer", "choice", "style", "file"]
+#: Who reads the value: the engine (it is in the contract's ``params`` dict) or the plugin alone.
+Reader = Literal["engine", "plugin"]
+
+#: The style-transfer methods (the values of ``method``).
+ALL_METHODS = ("builtin", "adain", "optimize")
+_IMAGE_METHODS = ("adain", "optimize")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One entry of a menu: hosts save its position, the engine gets ``value``."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of the node.
+
+    Attributes:
+        name: the engine's key (the contract's ``params`` dict, the API's keyword).
+        script_name: the OpenFX name hosts save in projects: never rename it.
+        label: what the node shows.
+        kind: see :data:`Kind`.
+        default: the value a new node has (a choice: an option's value; a style menu: its
+            position, ``""`` for "None"; ``None``: not set, only for options outside the node).
+        hint: the node's tooltip; the documentation's description.
+        methods: the methods that read it (the node ignores the others' parameters).
+        hard: the range the engine accepts (numbers).
+        slider: the range the node's slider shows (numbers; default ``hard``).
+        animates: the host keys it; the farm's command line then takes ``FRAME:VALUE`` keys.
+        options: a choice's menu.
+        none_option: a style menu's first entry, meaning "no style" (value ``""``).
+        flag: its command-line option (``None``: the command line spells it otherwise).
+        cli_help: the option's short help.
+        group: where the command line and the docs list it.
+        reader: who reads the value (``"plugin"``: the engine never sees it).
+        node: the node has it (``False``: an option of the API and the command line only).
+        keyed: how the farm's command line takes ``FRAME:VALUE`` keys for it (``"linear"``: the
+            node's interpolation; ``"step"``: the last key holds); ``None``: constant over a shot.
+        increment, digits: the slider's step and shown digits (doubles).
+    """
+
+    name: str
+    script_name: str
+    label: str
+    kind: Kind
+    default: float | int | str | None
+    hint: str
+    methods: tuple[str, ...] = ALL_METHODS
+    hard: tuple[float, float] | None = None
+    slider: tuple[float, float] | None = None
+    animates: bool = False
+    options: tuple[Option, ...] = ()
+    none_option: str | None = None
+    flag: str | None = None
+    cli_help: str = ""
+    group: Literal["style", "method", "process", "node"] = "style"
+    reader: Reader = "engine"
+    node: bool = True
+    keyed: Literal["linear", "step"] | None = None
+    increment: float | None = None
+    digits: int | None = None
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """A choice's option values, in menu order."""
+        return tuple(o.value for o in self.options)
+
+    @property
+    def slider_range(self) -> tuple[float, float] | None:
+        return self.slider or self.hard
+
+
+def _unit(name: str, script: str, label: str, default: float, hint: str, **kw: object) -> Param:
+    return Param(
+        name, script, label, "double", default, hint, hard=(0.0, 1.0), animates=True,
+        increment=0.01, digits=3, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+PARAMETERS: tuple[Param, ...] = (
+    Param(
+        "method", "method", "Method", "choice", "builtin",
+        "Built-in styles: 26 styles, fast. Any image: fast (AdaIN): any Style file in one pass. "
+        "Any image: best (optimisation): Gatys et al., slow (minutes per frame), reports progress.",
+        options=(
+            Option("builtin", "Built-in styles"),
+            Option("adain", "Any image: fast (AdaIN)"),
+            Option("optimize", "Any image: best (optimisation)"),
+        ),
+        flag="--method", cli_help="default: builtin for a style name, adain for a file",
+        group="method",
+    ),
+    Param(
+        "style", "style", "Style", "style", 0,
+        "The built-in style to paint the Source in.",
+        methods=("builtin",), keyed="step", flag="--style",
+        cli_help="built-in name or index, or a style image (default: the first style)",
+    ),
+    Param(
+        "second_style", "secondStyle", "Second style", "style", "",
+        "A second built-in style mixed with the first by Style blend (the networks mix, not the "
+        "pixels). None: the first style alone.",
+        methods=("builtin",), none_option="None", keyed="step", flag="--second-style",
+        cli_help="a style to blend towards (or, with --mask-mode styles, outside the mask)",
+    ),
+    _unit(
+        "style_blend", "styleBlend", "Style blend", 0.5,
+        "Weight of the second style: 0 is the first style alone, 1 the second alone.",
+        flag="--style-blend", cli_help="weight of --second-style, 0 to 1 (default 0.5)",
+    ),
+    _unit(
+        "strength", "strength", "Strength", 1.0,
+        "How much of the stylised image replaces the Source: 0 returns the Source unchanged, 1 "
+        "the full style.",
+        flag="--strength", cli_help="0 (the source, bit-exactly) to 1 (default)",
+    ),
+    Param(
+        "style_file", "styleFile", "Style file", "file", "",
+        "Any image as the style (methods AdaIN and optimisation): a painting, a photograph, a "
+        "texture. PNG, JPEG, TIFF, EXR...",
+        methods=_IMAGE_METHODS,
+    ),
+    Param(
+        "second_style_file", "secondStyleFile", "Second style file", "file", "",
+        "A second style image, mixed in by Style blend (statistics or Gram matrices are mixed, "
+        "not pixels), or painted outside the mask when the Mask chooses the style. Empty: none.",
+        methods=_IMAGE_METHODS,
+    ),
+    Param(
+        "mask_mode", "maskMode", "Mask mode", "choice", "strength",
+        "What the Mask clip does. Limits the effect: 0 keeps the Source, soft values blend. "
+        "Chooses the style: 1 paints with the style, 0 with the second style.",
+        options=(
+            Option("strength", "Limits the effect"),
+            Option("styles", "Chooses the style (inside: Style, outside: Second)"),
+        ),
+        flag="--mask-mode",
+        cli_help="strength (default): the mask limits the effect; styles: 1 --style, "
+        "0 --second-style",
+        group="method",
+    ),
+    Param(
+        "preserve_colour", "preserveColour", "Preserve colour", "choice", "none",
+        "Keep the Source's colours and take only the style's texture. Luminance only: stylise "
+        "the brightness. Match colour histogram: recolour the style image to the Source's "
+        "palette first (not for built-in styles).",
+        options=(
+            Option("none", "None"),
+            Option("luminance", "Luminance only"),
+            Option("histogram", "Match colour histogram"),
+        ),
+        flag="--preserve-colour", cli_help="default none", group="method",
+    ),
+    Param(
+        "stroke_scale", "strokeScale", "Stroke scale", "double", 1.0,
+        "Size of the brush strokes on the full-resolution frame, relative to the style's own "
+        "(2: twice as large). Proxy renders keep it.",
+        hard=(0.1, 10.0), slider=(0.1, 4.0), animates=True, keyed="linear",
+        flag="--stroke-scale", cli_help="stroke size, 0.1 to 10 (default 1)",
+    ),
+    Param(
+        "quality", "quality", "Quality", "choice", "standard",
+        "Optimisation only: how long each frame is optimised (Draft 60, Standard 200, High 500 "
+        "steps per pyramid level). Large frames take minutes.",
+        methods=("optimize",),
+        options=(Option("draft", "Draft"), Option("standard", "Standard"), Option("high", "High")),
+        flag="--optimize-quality", cli_help="optimize: draft, standard (default) or high",
+        group="method",
+    ),
+    Param(
+        "seed", "seed", "Seed", "integer", 0,
+        "Optimisation only: the seed of the noise start image. The same seed gives the same "
+        "frame on every render node.",
+        methods=("optimize",), hard=(0, 2**63 - 1),
+        flag="--seed", cli_help="optimize: noise seed (default 0)", group="method",
+    ),
+    Param(
+        "init", "init", "Start from", "choice", "content",
+        "Optimisation only: start from the Source (keeps its structure best) or from noise "
+        "(seeded).",
+        methods=("optimize",), options=(Option("content", "Source"), Option("noise", "Noise")),
+        flag="--init", cli_help="optimize: start image (default content)", group="method",
+    ),
+    Param(
+        "style_weight", "styleWeight", "Style weight", "double", 30.0,
+        "Optimisation only: weight of the style against the content; higher is more stylised.",
+        methods=("optimize",), hard=(0.0, 1e6), slider=(0.0, 300.0), animates=True,
+        flag="--style-weight", cli_help="optimize: style loss weight (default 30)",
+        group="method",
+    ),
+    Param(
+        "steps", "steps", "Steps", "integer", None,
+        "Optimisation only: evaluations per pyramid level (default: the Quality preset's).",
+        methods=("optimize",), hard=(1, 100_000), node=False,
+        flag="--steps", cli_help="optimize: evaluations per pyramid level", group="method",
+    ),
+    Param(
+        "device", "device", "Device", "choice", "auto",
+        "Where the network runs. Auto: the GPU when there is one, else the CPU.",
+        options=(Option("auto", "Auto"), Option("cpu", "CPU"), Option("cuda", "CUDA")),
+        flag="--device", cli_help="default: auto", group="process",
+    ),
+)  # fmt: skip
+
+
+def by_name() -> Mapping[str, Param]:
+    """The table by engine name."""
+    return {p.name: p for p in PARAMETERS}
+
+
+def node_params() -> tuple[Param, ...]:
+    """The node's parameters, in the order hosts show them."""
+    return tuple(p for p in PARAMETERS if p.node)
+
+
+def engine_params() -> tuple[Param, ...]:
+    """The parameters in the contract's ``params`` dict (docs/contract.md), in table order."""
+    return tuple(p for p in PARAMETERS if p.node and p.reader == "engine")
+
+
+def choice_values(name: str) -> tuple[str, ...]:
+    """The option values of the choice parameter ``name``."""
+    return by_name()[name].values
+
+
+def _check(params: tuple[Param, ...]) -> None:
+    """The table's own invariants (run by the tests and the generator)."""
+    names = [p.name for p in params]
+    scripts = [p.script_name for p in params]
+    if len(set(names)) != len(names) or len(set(scripts)) != len(scripts):
+        raise ValueError("parameter names and script names must be unique")
+    for p in params:
+        if p.kind == "choice" and p.default not in p.values:
+            raise ValueError(f"{p.name}: default {p.default!r} is not an option")
+        if p.default is None and p.node:
+            raise ValueError(f"{p.name}: a node parameter needs a default")
+        if p.kind in ("double", "integer") and p.default is not None:
+            if p.hard is None or not isinstance(p.default, (int, float)):
+                raise ValueError(f"{p.name}: a number needs a range and a numeric default")
+            low, high = p.hard
+            if not (math.isfinite(low) and math.isfinite(high) and low <= p.default <= high):
+                raise ValueError(f"{p.name}: default {p.default} outside {p.hard}")
+        if p.keyed == "linear" and not (p.animates and p.kind == "double"):
+            raise ValueError(f"{p.name}: only an animated double interpolates keys")
+        if not set(p.methods) <= set(ALL_METHODS):
+            raise ValueError(f"{p.name}: unknown method in {p.methods}")
