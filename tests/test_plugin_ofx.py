@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from neuralstyle.models.styles import all_styles
+from neuralstyle.params.table import node_params
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "ofxhost"))
 import driver
 
@@ -230,6 +233,34 @@ def test_descriptor_describes_every_method_and_styles_do_not_animate(
         assert params["style"]["animates"] is False
         assert params["secondStyle"]["animates"] is False
         assert params["styleBlend"]["animates"] is True
+
+
+def test_descriptor_is_the_parameter_table(descriptor: dict[str, Any]) -> None:
+    """Every parameter the plugin describes comes from neuralstyle/params/table.py, in its order,
+    with its label, hint, default, ranges, menu and animation."""
+    styles = [s.name for s in all_styles()]
+    for context in ("filter", "general"):
+        params = descriptor["contexts"][context]["params"]
+        assert list(params) == [p.script_name for p in node_params()]
+        for p in node_params():
+            got = params[p.script_name]
+            assert (got["label"], got["animates"]) == (p.label, p.animates), p.name
+            assert got["hint"].startswith(p.hint), p.name
+            if p.kind == "choice":
+                assert got["options"] == [o.label for o in p.options], p.name
+                assert got["default"] == p.values.index(str(p.default)), p.name
+            elif p.kind == "style":
+                none = [p.none_option] if p.none_option else []
+                assert got["options"] == [*none, *styles], p.name
+                assert got["default"] == 0, p.name
+            elif p.kind == "file":
+                assert (got["kind"], got["default"]) == ("string", ""), p.name
+            else:
+                assert p.hard is not None and p.slider_range is not None
+                high = p.hard[1] if p.kind == "double" else min(p.hard[1], 2**31 - 1)
+                assert (got["default"], got["min"], got["max"]) == (p.default, p.hard[0], high)
+                if p.kind == "double":
+                    assert (got["display_min"], got["display_max"]) == p.slider_range, p.name
 
 
 # ---- pixels: every format, every layout ----------------------------------------------------------

@@ -33,7 +33,8 @@ import numpy as np
 from neuralstyle import __version__
 from neuralstyle.command import PROG, CommandParser, run_command
 from neuralstyle.errors import InputError
-from neuralstyle.method_options import add_method_options, method_controls
+from neuralstyle.params.options import add_param_options, given
+from neuralstyle.params.table import METHOD_OPTIONS, PROCESS_OPTIONS, STYLE_OPTIONS, by_name
 
 __all__ = ["main"]
 
@@ -56,12 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
     add = stylize.add_argument
     add("inputs", nargs="+", type=Path, metavar="IN", help="image files")
     add("-o", "--output", required=True, type=Path, metavar="OUT", help="file, or folder")
-    add("--style", default="0", metavar="NAME|FILE", help="built-in name or index, or a painting")
-    add("--second-style", metavar="NAME|FILE", help="a style to blend towards")
-    add("--style-blend", type=float, metavar="W", help="weight of --second-style (default 0.5)")
-    add("--strength", type=float, default=1.0, metavar="S", help="0 to 1 (default 1)")
+    add_param_options(stylize, STYLE_OPTIONS)
     add("--mask", type=Path, metavar="FILE", help="its last channel: 0 keeps the source")
-    add("--stroke-scale", type=float, default=1.0, metavar="X", help="stroke size (default 1)")
     add(
         "--render-scale",
         type=float,
@@ -76,8 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="with --render-scale: the full frame's size (default: the input's size over R; "
         "give it when a side of the frame is odd)",
     )
-    add_method_options(stylize, quality_alias="--quality")
-    _device_option(stylize)
+    add_param_options(stylize, METHOD_OPTIONS, aliases={"quality": "--quality"})
+    add_param_options(stylize, PROCESS_OPTIONS)
     stylize.set_defaults(run=_run_stylize)
 
     evaluate = commands.add_parser("eval", help="quality metrics of a stylised image")
@@ -109,8 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _device_option(parser: argparse.ArgumentParser) -> None:
+    device = by_name()["device"]
     parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto"
+        "--device", choices=device.values, default=device.default, help=device.cli_help
     )
 
 
@@ -132,15 +130,12 @@ def _run_stylize(args: argparse.Namespace) -> int:
     from neuralstyle.io.images import read, write_image
     from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 
-    if args.style_blend is not None and args.second_style is None:
+    values = given(args)
+    if "style_blend" in values and "second_style" not in values:
         raise InputError("--style-blend needs --second-style")
-    blend = 0.5 if args.style_blend is None else args.style_blend
-    options = {"method": args.method, "stroke_scale": args.stroke_scale, **method_controls(args)}
     # Everything is checked before the first output is written (or its folder made): a refusal
     # or a bad file leaves the output folder as it was. The request is what renders.
-    request = StyleRequest.create(
-        args.style, args.second_style, blend, args.strength, args.device, **options
-    )
+    request = StyleRequest.create(**values)
     styles = [s for s in (request.style, request.second_style) if isinstance(s, StyleImage)]
     device = resolve_device(request.device)
     if args.mask is None and request.mask_mode == "styles":
@@ -163,16 +158,11 @@ def _run_stylize(args: argparse.Namespace) -> int:
         pixels = _as_colour(image.pixels)
         out = stylize(
             pixels,
-            args.style,
-            strength=request.strength,
-            second_style=args.second_style,
-            style_blend=blend,
             mask=mask,
             render_scale=args.render_scale,
             frame_size=args.frame_size,
             premultiplied=image.premultiplied,
-            device=args.device,
-            **options,
+            **values,
         )
         write_image(target, out, premultiplied=image.premultiplied)
         fields = {

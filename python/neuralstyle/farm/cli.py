@@ -30,7 +30,8 @@ from typing import Any
 
 from neuralstyle.command import PROG, CommandParser, run_command
 from neuralstyle.errors import InputError
-from neuralstyle.method_options import add_method_options, method_controls
+from neuralstyle.params.options import add_param_options, given
+from neuralstyle.params.table import METHOD_OPTIONS, PROCESS_OPTIONS, STYLE_OPTIONS
 
 __all__ = ["add_render_parser", "main", "run"]
 
@@ -52,17 +53,12 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     add("--chunk", metavar="RANGE", help="render only these frames of --frames (a farm task)")
 
     node = parser.add_argument_group("node parameters (a value, or keys FRAME:VALUE,...)")
-    node.add_argument(
-        "--style", metavar="NAME|FILE", help="built-in style or style image (default: the first)"
-    )
-    node.add_argument("--second-style", metavar="NAME|FILE", help="a style to blend towards")
-    node.add_argument("--style-blend", metavar="W", help="weight of --second-style, 0 to 1")
-    node.add_argument("--strength", metavar="S", help="0 (pass-through) to 1 (default)")
-    node.add_argument("--stroke-scale", metavar="X", help="stroke size, 0.1 to 10 (default 1)")
+    add_param_options(node, STYLE_OPTIONS, keys=True, blank_is_unset=True)
     node.add_argument("--keys", metavar="FILE", help="JSON/YAML: strength: {1001: 0, 1050: 1}")
     node.add_argument("--mask", metavar="SEQ", help="mask sequence; its last channel")
 
-    add_method_options(parser.add_argument_group("method (constant over the shot)"))
+    method = parser.add_argument_group("method (constant over the shot)")
+    add_param_options(method, METHOD_OPTIONS, blank_is_unset=True)
 
     colour = parser.add_argument_group("colour (OpenColorIO)")
     colour.add_argument("--ocio", metavar="CONFIG", help="file or ocio://default (default $OCIO)")
@@ -95,7 +91,7 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
 
     run_group = parser.add_argument_group("process")
     run_group.add_argument("--profile", choices=("strict", "fast"), default="strict")
-    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_param_options(run_group, PROCESS_OPTIONS)
     run_group.add_argument("--gpu", type=int, metavar="N", help="the N-th visible GPU")
     run_group.add_argument("--threads", type=int, metavar="N", help="CPU threads (or CUE_THREADS)")
     run_group.add_argument("--cache-dir", metavar="DIR", help="weights cache ($NEURALSTYLE_CACHE)")
@@ -113,7 +109,6 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     dist.add_argument("--chunk-size", type=int, default=1, metavar="N", help="frames per task")
     dist.add_argument("--retries", type=int, default=2, metavar="N", help="per task (default 2)")
     dist.add_argument("--timeout", type=float, metavar="S", help="seconds per task")
-    _allow_blank_choices(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -182,25 +177,11 @@ def _exit_on_sigterm() -> None:
 
 
 # Options where an empty value means "not given": job templates cannot leave an argument out.
+# (The node parameters' options say so themselves: neuralstyle.params.options.)
 _OPTIONAL = (
-    "frames", "chunk", "style", "second_style", "style_blend", "strength", "stroke_scale", "keys",
-    "mask", "method", "mask_mode", "preserve_colour",
-    "ocio", "in_cs", "working_cs", "out_cs", "cache_dir", "scheduler",
+    "frames", "chunk", "keys", "mask", "ocio", "in_cs", "working_cs", "out_cs", "cache_dir",
+    "scheduler",
 )  # fmt: skip
-
-
-class _OrBlank(tuple[str, ...]):
-    """Choices that also admit "" ("not given"); help and errors list only the real ones."""
-
-    def __contains__(self, value: object) -> bool:
-        return value == "" or super().__contains__(value)
-
-
-def _allow_blank_choices(parser: argparse.ArgumentParser) -> None:
-    # argparse checks choices before run() sees the value.
-    for action in parser._actions:
-        if action.dest in _OPTIONAL and action.choices is not None:
-            action.choices = _OrBlank(action.choices)
 
 
 def _blank_to_none(args: argparse.Namespace) -> None:
@@ -226,16 +207,8 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
         if not shot:
             raise InputError(f"no frames of {args.input} found; give --frames")
     frames = shot if args.chunk is None else restrict(shot, parse_frames(args.chunk))
-    keyframes = Keyframes.from_sources(
-        args.keys,
-        {
-            "style": args.style,
-            "second_style": args.second_style,
-            "style_blend": args.style_blend,
-            "strength": args.strength,
-            "stroke_scale": args.stroke_scale,
-        },
-    )
+    keyframes = Keyframes.from_sources(args.keys, given(args, STYLE_OPTIONS))
+    method = given(args, METHOD_OPTIONS)
 
     job = RenderJob(
         input=args.input,
@@ -246,11 +219,11 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
         write=WriteOptions(args.depth, args.compression, args.quality),
         mask=args.mask,
         keys=args.keys,
-        device=args.device,
+        device=args.param_device,
         skip_existing=args.skip_existing,
         verify=args.verify,
-        method=args.method,
-        controls=method_controls(args),
+        method=method.pop("method", None),
+        controls=method,
     )
     return job, frames
 
@@ -281,7 +254,7 @@ def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -
     if args.timeout is not None and args.timeout <= 0:
         raise InputError(f"--timeout must be positive, got {args.timeout:g}")
     gpus = tuple(g.strip() for g in (args.worker_gpus or "").split(",") if g.strip())
-    if args.device == "cuda" and not gpus and args.scheduler is None:
+    if args.param_device == "cuda" and not gpus and args.scheduler is None:
         from neuralstyle.farm.environment import visible_gpus
 
         visible = visible_gpus()

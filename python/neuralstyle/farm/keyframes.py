@@ -21,37 +21,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuralstyle.errors import InputError
+from neuralstyle.params.table import PARAMETERS
 
 __all__ = ["ANIMATABLE", "DEFAULTS", "RANGES", "Curve", "Keyframes"]
 
-#: Parameter -> interpolation: the node's doubles are linear, its choices step.
-ANIMATABLE = {
-    "style": "step",
-    "second_style": "step",
-    "style_blend": "linear",
-    "strength": "linear",
-    "stroke_scale": "linear",
-}
+#: Parameter -> interpolation: the node's doubles are linear, its choices step (the table's
+#: ``keyed``).
+ANIMATABLE = {p.name: p.keyed for p in PARAMETERS if p.keyed is not None}
 #: The range of each linear parameter (the node's min and max).
-RANGES = {"style_blend": (0.0, 1.0), "strength": (0.0, 1.0), "stroke_scale": (0.1, 10.0)}
+RANGES = {p.name: p.hard for p in PARAMETERS if p.keyed == "linear" and p.hard is not None}
 #: The method's settings, constant over a shot: their command-line options (for messages).
-_CONSTANT = {
-    "method": "--method",
-    "mask_mode": "--mask-mode",
-    "preserve_colour": "--preserve-colour",
-    "seed": "--seed",
-    "init": "--init",
-    "quality": "--optimize-quality",
-    "style_weight": "--style-weight",
-    "steps": "--steps",
-}
-#: The node's defaults (docs/contract.md), used for parameters nobody set.
+_CONSTANT = {p.name: p.flag for p in PARAMETERS if p.group == "method" and p.flag}
+#: The node's defaults (docs/contract.md), used for parameters nobody set; a style menu's default
+#: is its position as text (``"0"``: the first style; ``""``: none).
 DEFAULTS: dict[str, float | str] = {
-    "style": "0",
-    "second_style": "",
-    "style_blend": 0.5,
-    "strength": 1.0,
-    "stroke_scale": 1.0,
+    p.name: p.default if p.keyed == "linear" else str(p.default)
+    for p in PARAMETERS
+    if p.keyed is not None and p.default is not None
 }
 
 

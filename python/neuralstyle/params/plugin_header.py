@@ -55,6 +55,7 @@ def _menu(p: Param, styles: list[tuple[str, str]]) -> tuple[tuple[Option, ...], 
         hint += "".join(f"\n{name}: {description}" for name, description in styles)
     else:
         options = (Option("", p.none_option), *options)
+    assert isinstance(p.default, (int, str)), p.name  # a position, or "" for the None entry
     default = 0 if p.default == "" else int(p.default) + (p.none_option is not None)
     return options, default, hint
 
@@ -80,6 +81,7 @@ def header_text(params: Sequence[Param] | None = None, styles_json: Path = _STYL
             menus.append(f"inline constexpr ChoiceOption {options_name}[] = {{\n{rows}}};\n")
         elif p.kind in ("double", "integer"):
             assert p.hard is not None and p.slider_range is not None
+            assert isinstance(p.default, (int, float)), p.name
             default = float(p.default)
             low, high = p.hard
             shown_low, shown_high = p.slider_range

@@ -19,7 +19,10 @@ from typing import Literal
 
 __all__ = [
     "ALL_METHODS",
+    "METHOD_OPTIONS",
     "PARAMETERS",
+    "PROCESS_OPTIONS",
+    "STYLE_OPTIONS",
     "Option",
     "Param",
     "by_name",
@@ -109,7 +112,7 @@ class Param:
 def _unit(name: str, script: str, label: str, default: float, hint: str, **kw: object) -> Param:
     return Param(
         name, script, label, "double", default, hint, hard=(0.0, 1.0), animates=True,
-        increment=0.01, digits=3, **kw,  # type: ignore[arg-type]
+        keyed="linear", increment=0.01, digits=3, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -237,6 +240,12 @@ PARAMETERS: tuple[Param, ...] = (
         flag="--device", cli_help="default: auto", group="process",
     ),
 )  # fmt: skip
+
+
+#: The command-line options of each group, in table order.
+STYLE_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "style")
+METHOD_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "method")
+PROCESS_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "process")
 
 
 def by_name() -> Mapping[str, Param]:

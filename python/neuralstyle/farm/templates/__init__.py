@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralstyle.errors import InputError
+from neuralstyle.params.table import by_name
 
 __all__ = [
     "EXTRA_ARGS",
@@ -41,6 +42,13 @@ def _option(flag: str) -> Any:
     return field(default="", metadata={"flag": flag})
 
 
+def _param(name: str) -> Any:
+    """A node parameter's field: its option is the parameter table's."""
+    flag = by_name()[name].flag
+    assert flag is not None, name
+    return _option(flag)
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """The render settings of a job: the OpenJD template's parameters, for the jobs built in
@@ -53,18 +61,18 @@ class RenderSettings:
     POSIX shell splits words (no shell runs); they come last, so they win over the fields.
     """
 
-    style: str = _option("--style")
-    strength: str = _option("--strength")
-    second_style: str = _option("--second-style")
-    style_blend: str = _option("--style-blend")
-    stroke_scale: str = _option("--stroke-scale")
+    style: str = _param("style")
+    strength: str = _param("strength")
+    second_style: str = _param("second_style")
+    style_blend: str = _param("style_blend")
+    stroke_scale: str = _param("stroke_scale")
     keys: str = _option("--keys")
     mask: str = _option("--mask")
-    mask_mode: str = _option("--mask-mode")
-    method: str = _option("--method")
-    preserve_colour: str = _option("--preserve-colour")
+    mask_mode: str = _param("mask_mode")
+    method: str = _param("method")
+    preserve_colour: str = _param("preserve_colour")
     profile: str = _option("--profile")
-    device: str = _option("--device")
+    device: str = _param("device")
     ocio: str = _option("--ocio")
     in_cs: str = _option("--in-cs")
     working_cs: str = _option("--working-cs")
