@@ -125,6 +125,14 @@ def runs(
     )
     r.submit("python-own", {1: plain}, params=base, python="own")
     r.submit("bad-value", {1: plain, 2: plain}, params=base, keys={"strength": [(1, 5), (2, 1)]})
+    # MLT shows the buffer of a failed frame: one frame per "Failed frame shows" option.
+    r.submit(
+        "failed-frames",
+        {t: inputs["uint16-RGBA"] for t in (1, 2, 3)},
+        params={**base, "strength": 5},
+        edits=[(2, "failedFrame", "Source"), (3, "failedFrame", "Error colour (magenta)")],
+        extra=("--keep-failed",),
+    )
     r.submit(
         "no-weights", {1: plain}, params=base, env={"NEURALSTYLE_BUILTIN_WEIGHTS": MISSING_WEIGHTS}
     )
@@ -392,6 +400,22 @@ def test_bad_value_fails_the_frame_and_the_next_renders(
     assert_same(
         result.output(2), stylize(inputs["float32-RGBA"], styles[0]), "frame after the error"
     )
+
+
+def test_a_failed_frame_shows_what_the_node_says(
+    runs: driver.Runs, inputs: dict[str, np.ndarray]
+) -> None:
+    """MLT ignores a failed status and shows the buffer: never a partial frame or host poison."""
+    result = runs.get("failed-frames")
+    assert result.returncode == driver.EXIT_FAILED, result.describe()
+    frames = [result.frame(t) for t in (1, 2, 3)]
+    assert not any(f["ok"] for f in frames)
+    assert all("strength" in f["persistent"]["text"] for f in frames)
+    black, source, magenta = (np.load(f["failed_output"]) for f in frames)
+    assert black.dtype == np.uint16 and (black == 0).all()
+    np.testing.assert_array_equal(source, inputs["uint16-RGBA"])
+    assert (magenta == np.array([65535, 0, 65535, 65535], np.uint16)).all()
+    assert not result.frame_path("frame", 1).exists()
 
 
 def test_missing_weights_give_a_message_not_a_crash(runs: driver.Runs) -> None:

@@ -54,8 +54,8 @@ ParamValue value_of(const ParamSpec &spec, OfxParamHandle h, OfxTime time) {
     case ParamKind::kFilePath:
       return string_at(h, time, spec.script_name);
   }
-  throw ActionError(kOfxStatErrUnknown, std::string("parameter '") + spec.script_name +
-                                            "' has an unknown kind");
+  throw ActionError(kOfxStatErrUnknown,
+                    std::string("parameter '") + spec.script_name + "' has an unknown kind");
 }
 
 }  // namespace

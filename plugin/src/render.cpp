@@ -6,6 +6,7 @@
 
 #include "action_error.h"
 #include "engine.h"
+#include "failed_frame.h"
 #include "image_view.h"
 #include "props.h"
 #include "suites.h"
@@ -46,22 +47,36 @@ OfxStatus render(Instance &instance, OfxPropertySetHandle in_args) {
     call.cuda_stream =
         reinterpret_cast<std::uintptr_t>(get_pointer(in_args, kOfxImageEffectPropCudaStream));
   }
-  call.params = read_params(instance.params, call.time);
-
-  const ClipImage src(instance.clips.source, call.time);
-  if (!src.props()) throw ActionError(kOfxStatFailed, "no Source image" + at_time(call.time));
   const ClipImage dst(instance.clips.output, call.time);
   if (!dst.props()) throw ActionError(kOfxStatFailed, "no Output image" + at_time(call.time));
-  std::optional<ClipImage> mask;
-  if (is_connected(instance.clips.mask)) mask.emplace(instance.clips.mask, call.time);
-
-  call.src = read_image(src.props(), cuda, "Source");
-  source_frame_size(instance.clips, call.time, call.render_scale, call.src.bounds, call.frame_size);
   call.dst = read_image(dst.props(), cuda, "Output");
-  if (mask && mask->props()) call.mask = read_image(mask->props(), cuda, "Mask");
   call.window = intersect(get_rect_i(in_args, kOfxImageEffectPropRenderWindow), call.dst.bounds);
 
-  engine::render(instance.effect, call);
+  // From here on a failure leaves the Output as "Failed frame shows" says (failed_frame.h); the
+  // parameter's default when the parameters themselves cannot be read.
+  const ParamSpec &shows = kParams[kParamFailedFrame];
+  FailedFrameFill fill =
+      parse_failed_frame_fill(shows.options[static_cast<int>(shows.default_value)].value);
+  std::optional<ClipImage> src;  // held until a fill has copied from it
+  const ImageLayout *source = nullptr;
+  try {
+    call.params = read_params(instance.params, call.time);
+    fill = parse_failed_frame_fill(call.params.text(kParamFailedFrame));
+    src.emplace(instance.clips.source, call.time);
+    if (!src->props()) throw ActionError(kOfxStatFailed, "no Source image" + at_time(call.time));
+    std::optional<ClipImage> mask;
+    if (is_connected(instance.clips.mask)) mask.emplace(instance.clips.mask, call.time);
+
+    call.src = read_image(src->props(), cuda, "Source");
+    source = &call.src;
+    source_frame_size(instance.clips, call.time, call.render_scale, call.src.bounds,
+                      call.frame_size);
+    if (mask && mask->props()) call.mask = read_image(mask->props(), cuda, "Mask");
+    engine::render(instance.effect, call);
+  } catch (...) {
+    fill_failed_frame(call.dst, call.window, fill, source);
+    throw;
+  }
   clear_shown_error(instance);
   return kOfxStatOK;
 }

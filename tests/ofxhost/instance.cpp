@@ -399,6 +399,7 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
     device = shared_.cuda->allocatePoisoned(dst, &error);
   }
 
+  bool rendered = false;
   if (error.empty() && !identityClip.empty()) {
     Clip *c = e.clip(identityClip);
     FeedImage img;
@@ -425,6 +426,7 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
     in.setInt(kOfxImageEffectPropRenderQualityDraft, 0);
     addGpuArgs(in);
     const OfxStatus st = e.action(kOfxImageEffectActionRender, &in);
+    rendered = true;
     output_.end();
     rec["render_status"] = st;
     if (check(kOfxImageEffectActionRender, st, false) && device) {
@@ -472,6 +474,12 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
           writeNpy(frameFile(outDir_, "mask", frame), b->toArray(), &ignored);
       }
     }
+  }
+  if (!error.empty() && rendered && opt_.keepFailed && !device) {
+    // MLT ignores the status of a failed Render and shows the buffer: what would it show?
+    std::string ignored;
+    const std::string path = frameFile(outDir_, "failed", frame);
+    if (writeNpy(path, dst.toArray(), &ignored)) rec["failed_output"] = path;
   }
   source_->clear();
   if (mask_) mask_->clear();

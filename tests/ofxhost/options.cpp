@@ -16,9 +16,8 @@ const char *usage() {
          "          [--row-bytes positive|negative] [--row-padding BYTES] [--offset X,Y]\n"
          "          [--render-scale 1|0.5|0.25 | --proxy-size WxH] [--rod canonical|proxy]\n"
          "          [--premult premultiplied|unpremultiplied|opaque]\n"
-         "          [--python own|none] [--instances N] [--cuda] [--dump-inputs] [--abort-after "
-         "N]\n"
-         "          [--log LOG.json]\n"
+         "          [--python own|none] [--instances N] [--cuda] [--dump-inputs] [--keep-failed]\n"
+         "          [--abort-after N] [--log LOG.json]\n"
          "  --input may be repeated: instance K then renders input K (outputs in DIR/iK)\n"
          "exit codes: 0 all frames rendered, 1 a plugin failure (the other frames still render),\n"
          "            2 usage error, 77 --cuda without a usable CUDA runtime and device\n";
@@ -180,6 +179,8 @@ bool parseOptions(int argc, char **argv, Options *o, std::string *error) {
       o->cuda = true;
     } else if (a == "--dump-inputs") {
       o->dumpInputs = true;
+    } else if (a == "--keep-failed") {
+      o->keepFailed = true;
     } else if (a == "--abort-after") {
       if (!value(&v)) return false;
       if (!toInt(v, &o->abortAfter) || o->abortAfter < 1) {

@@ -38,7 +38,8 @@ struct Options {
   int instances = 0;  // 0: one per input
   bool cuda = false;
   bool dumpInputs = false;
-  int abortAfter = -1;  // progressUpdate answers "abort" from this update on; -1: never
+  bool keepFailed = false;  // write a failed Render's buffer (failed.%04d.npy), as MLT shows it
+  int abortAfter = -1;      // progressUpdate answers "abort" from this update on; -1: never
 };
 
 // False with *error set on a usage error.

@@ -239,6 +239,19 @@ PARAMETERS: tuple[Param, ...] = (
         options=(Option("auto", "Auto"), Option("cpu", "CPU"), Option("cuda", "CUDA")),
         flag="--device", cli_help="default: auto", group="process",
     ),
+    Param(
+        "failed_frame", "failedFrame", "Failed frame shows", "choice", "black",
+        "What the Output holds when a frame fails (a missing style file, bad pixels, out of "
+        "memory): hosts that ignore the failure (MLT, Kdenlive, Shotcut) show this instead of "
+        "whatever their buffer held. Transparent black; the Source unchanged; or an opaque "
+        "magenta that no review misses. The node reports the error either way.",
+        options=(
+            Option("black", "Transparent black"),
+            Option("source", "Source"),
+            Option("error", "Error colour (magenta)"),
+        ),
+        group="node", reader="plugin",
+    ),
 )  # fmt: skip
 
 
