@@ -3,8 +3,9 @@
 The three front ends build the same :class:`StyleRequest` from the same values, so they run the
 same code and produce the same bits.
 
-Methods and the controls each one takes (a control a method cannot honour is an error from the API
-and the CLI; the node's unused parameters are ignored, since a node always has all of them):
+Methods and the controls each one takes (:mod:`neuralstyle.engine.methods`; a control a method
+cannot honour is an error from the API and the CLI; the node's unused parameters are ignored,
+since a node always has all of them):
 
 ============  ======================  ===========================================================
 method        style                   controls
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from neuralstyle.engine.methods import Method, method_for
 from neuralstyle.errors import InputError
 from neuralstyle.params.table import ALL_METHODS, PARAMETERS, by_name, choice_values, engine_params
 
@@ -282,20 +284,19 @@ class StyleRequest:
             # mean"); images and paths mean the fast arbitrary-style method.
             image = isinstance(style, (np.ndarray, StyleImage)) or _looks_like_file(style)
             method = "adain" if image and not _is_builtin_name(style) else "builtin"
-        method = _choice("method", method, METHODS)
-        if method != "optimize":
-            given = {
-                "seed": seed,
-                "init": init,
-                "quality": quality,
-                "style_weight": style_weight,
-                "steps": steps,
-            }
-            used = [k for k in _OPTIMIZE_ONLY if given[k] is not None]
-            if used:
-                raise InputError(f"{', '.join(used)}: only for method optimize, not {method}")
+        how = method_for(method)
+        given = {
+            "seed": seed,
+            "init": init,
+            "quality": quality,
+            "style_weight": style_weight,
+            "steps": steps,
+        }
+        unread = [k for k in _OPTIMIZE_ONLY if given[k] is not None and k not in how.reads]
+        if unread:
+            raise InputError(f"{', '.join(unread)}: only for method optimize, not {how.name}")
         return cls._checked(
-            method,
+            how,
             style,
             second_style,
             style_blend=style_blend,
@@ -337,22 +338,26 @@ class StyleRequest:
         ):
             if key in params and not isinstance(params[key], str):
                 raise InputError(f"{key} must be {what}, got {params[key]!r}")
-        method = _choice("method", params.get("method", _default("method")), METHODS)
-        if method == "builtin":
-            style, second = params.get("style", _default("style")), params.get("second_style")
-        else:
+        how = method_for(params.get("method", _default("method")))
+        if how.paints_with_image:
             style = params.get("style_file", "")
             second = params.get("second_style_file")
             if style == "":
                 raise InputError(
-                    f"method {method} paints with a style image: set the style file (style_file)"
+                    f"method {how.name} paints with a style image: set the style file (style_file)"
                 )
-        optimize = method == "optimize"
-        seed = params.get("seed", _default("seed")) if optimize else None
+        else:
+            style, second = params.get("style", _default("style")), params.get("second_style")
+
+        def read(name: str) -> object:
+            """The value of ``name``, None for a parameter the method does not read."""
+            return params.get(name, _default(name)) if name in how.reads else None
+
+        seed = read("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise InputError(f"seed must be an integer, got {seed!r}")
         return cls._checked(
-            method,
+            how,
             style,
             second,
             style_blend=params.get("style_blend", _default("style_blend")),
@@ -362,16 +367,16 @@ class StyleRequest:
             stroke_scale=params.get("stroke_scale", _default("stroke_scale")),
             mask_mode=params.get("mask_mode", _default("mask_mode")),
             seed=seed,
-            init=params.get("init", _default("init")) if optimize else None,
-            quality=params.get("quality", _default("quality")) if optimize else None,
-            style_weight=params.get("style_weight", _default("style_weight")) if optimize else None,
+            init=read("init"),
+            quality=read("quality"),
+            style_weight=read("style_weight"),
             steps=None,
         )
 
     @classmethod
     def _checked(
         cls,
-        method: str,
+        method: Method,
         style: object,
         second_style: object,
         *,
@@ -384,7 +389,7 @@ class StyleRequest:
         blend = _unit_float("style_blend", style_blend)
         device = _choice("device", device, DEVICES)
         colour = _choice("preserve_colour", options["preserve_colour"], COLOUR_MODES)
-        if method == "builtin" and colour == "histogram":
+        if colour not in method.colour_modes:
             raise InputError(
                 "preserve_colour histogram recolours the style image, and the built-in styles "
                 "have none: use luminance, or method adain or optimize with a style image"
@@ -401,7 +406,7 @@ class StyleRequest:
             style_blend=blend if second is not None and mask_mode == "strength" else 0.0,
             strength=_unit_float("strength", strength),
             device=device,
-            method=method,
+            method=method.name,
             preserve_colour=colour,
             stroke_scale=_float_in(
                 "stroke_scale", options["stroke_scale"], *_range("stroke_scale")
@@ -412,10 +417,10 @@ class StyleRequest:
 
     @staticmethod
     def _styles(
-        method: str, style: object, second_style: object
+        method: Method, style: object, second_style: object
     ) -> tuple[Style | StyleImage, Style | StyleImage | None]:
         no_second = second_style is None or (isinstance(second_style, str) and second_style == "")
-        if method == "builtin":
+        if not method.paints_with_image:
             for name, value in (("style", style), ("second_style", second_style)):
                 if isinstance(value, (np.ndarray, StyleImage)) or (
                     value is not None
@@ -433,17 +438,17 @@ class StyleRequest:
         for name, value in (("style", style), ("second_style", second_style)):
             if _is_builtin_name(value) and not (isinstance(value, str) and _looks_like_file(value)):
                 raise InputError(
-                    f"{name}: method {method} takes a style image (a file or an array), not the "
-                    f"built-in style {value!r}; use method builtin for the built-in styles"
+                    f"{name}: method {method.name} takes a style image (a file or an array), "
+                    f"not the built-in style {value!r}; use method builtin for the built-in styles"
                 )
         return _style_image("style", style), (
             None if no_second else _style_image("second_style", second_style)
         )
 
     @staticmethod
-    def _optimize_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        if method != "optimize":
-            return {}
+    def _optimize_options(method: Method, options: Mapping[str, Any]) -> dict[str, Any]:
+        if method.reads.isdisjoint(_OPTIMIZE_ONLY):
+            return {}  # None for the other methods, so equal settings give equal requests
         seed = 0 if options["seed"] is None else options["seed"]
         low, high = (int(v) for v in _range("seed"))
         if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:

@@ -1,44 +1,37 @@
 """A request bound to a device: the one place that turns a :class:`StyleRequest` into a call of
-its method (built-in styles, AdaIN or optimisation) with the controls wrapped around it.
+its method (:mod:`neuralstyle.engine.methods`: built-in styles, AdaIN or optimisation) with the
+controls wrapped around it.
 
 Stroke scale and proxies (DESIGN decision 6): every method is told the full-resolution frame size
 (the image size divided by the render scale), and :func:`neuralstyle.controls.stroke_plan` derives
-the working size and the style image's size from it. The feed-forward methods paint strokes of a
-fixed size in working pixels, so their proxies run at the full frame size and are downsampled
-(``exact``; the proxy frame is upsampled by back-projection, which keeps its contrast; a
-half-size run is a different drawing, SSIM 0.3-0.55 to the downsampled full render for the
-built-in styles, 0.09 for AdaIN); optimisation runs the first levels of its own pyramid
-(``scaled``). For the built-in network, stroke scale shrinks (or grows) the working size instead
-of a style image it does not have.
+the working size and the style image's size from it; the method says how it renders a proxy and
+how stroke scale moves its working size.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 from torch import Tensor
 
 from neuralstyle.engine.device import resolve_device
+from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleImage, StyleRequest
 from neuralstyle.errors import InputError
 
 if TYPE_CHECKING:
-    from neuralstyle.controls.colour import ColourMode
-    from neuralstyle.controls.scale import ProxyMode, RenderScale, StrokePlan
-    from neuralstyle.methods.adain import StyleStatistics
+    from neuralstyle.controls.scale import RenderScale
     from neuralstyle.models.styles import Style
 
-__all__ = ["PROXY_MODES", "Progress", "Stylist", "clear_cache"]
+__all__ = ["Progress", "Stylist", "clear_cache"]
 
 #: Progress callback: the fraction done in [0, 1]; it raises to abort the render.
 Progress = Callable[[float], None]
-#: How each method renders a proxy (see the module docstring; measured in benchmarks/bm_methods.py).
-PROXY_MODES: dict[str, ProxyMode] = {"builtin": "exact", "adain": "exact", "optimize": "scaled"}
+_T = TypeVar("_T")
 
 # Style images at their working size and their AdaIN statistics, shared by every Stylist of the
 # process: a shot renders frame after frame with one style, through the node (one Stylist per
@@ -49,11 +42,11 @@ _cache: OrderedDict[Hashable, Any] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _cached(key: Hashable, make: Callable[[], Any]) -> Any:
+def _cached(key: Hashable, make: Callable[[], _T]) -> _T:
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
-            return _cache[key]
+            return _cache[key]  # type: ignore[no-any-return]
     value = make()  # outside the lock: encoding a style takes a while
     with _cache_lock:
         _cache[key] = value
@@ -77,6 +70,9 @@ class Stylist:
         request: what to render.
         device: where to run; default: resolved from ``request.device``.
 
+    Attributes:
+        method: the request's :class:`~neuralstyle.engine.methods.Method`, which renders.
+
     Shape:
         - image: :math:`(3, H, W)` float32 RGB in [0, 1], display-referred, on :attr:`device`
         - regions: :math:`(H, W)` in [0, 1]: where ``style`` goes (``mask_mode="styles"``)
@@ -85,8 +81,9 @@ class Stylist:
 
     def __init__(self, request: StyleRequest, device: torch.device | None = None) -> None:
         self.request = request
+        self.method = method_for(request.method)
         self._device = device
-        self._weights: list[Tensor] | None = None  # the built-in network's, on the device
+        self._prepared: dict[Hashable, Any] = {}  # see prepared()
 
     @property
     def device(self) -> torch.device:
@@ -105,7 +102,7 @@ class Stylist:
     def pixel_strength(self) -> float:
         """How much of the stylised picture the render mixes in: the request's strength, except
         for AdaIN, whose strength is the feature-space alpha, applied inside the method."""
-        return 1.0 if self.request.method == "adain" else self.request.strength
+        return self.method.pixel_strength(self.request.strength)
 
     def __call__(
         self,
@@ -136,14 +133,8 @@ class Stylist:
         size = (int(image.shape[1]), int(image.shape[2]))
         frame = frame_size_of(size, render_scale, frame_size)
         scale = long_side_scale(render_scale, frame)
-        plan = stroke_plan(frame, scale, r.stroke_scale, proxy=PROXY_MODES[r.method])
-        if r.method == "builtin":
-            # The network has no style image to scale: its strokes scale with the working size.
-            s = r.stroke_scale
-            plan_size = plan.working_size
-            working = (max(1, round(plan_size[0] / s)), max(1, round(plan_size[1] / s)))
-        else:
-            working = plan.working_size
+        plan = stroke_plan(frame, scale, r.stroke_scale, proxy=self.method.proxy)
+        working = self.method.working_size(plan, r.stroke_scale)
         grows = working[0] >= size[0] and working[1] >= size[1]
         x = (
             upsample_consistent(image[None], working)
@@ -155,38 +146,22 @@ class Stylist:
             from neuralstyle.controls.spatial import inside_outside, resize_mask
 
             masks = inside_outside(resize_mask(regions[None, None].to(x.dtype), working))
-        if r.method == "builtin":
-            out = self._builtin(x, masks)
-        elif r.method == "adain":
-            out = self._adain(x, plan, masks)
-        else:
-            out = self._optimize(x, plan, frame, masks, progress)
+        out = self.method.render(self, x, plan=plan, frame=frame, masks=masks, progress=progress)
         return resize_image(out, size)[0]
 
-    def _builtin(self, x: Tensor, masks: list[Tensor] | None) -> Tensor:
-        from neuralstyle.controls.colour import finish_colour, prepare_colour
-        from neuralstyle.methods.builtin import load_builtin
-        from neuralstyle.models.styles import style_weights
+    def prepared(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """``make()``, once per Stylist: what its method prepares once for the request (the
+        built-in network's style weights) and reuses for every frame."""
+        if key not in self._prepared:
+            self._prepared[key] = make()
+        return self._prepared[key]  # type: ignore[no-any-return]
 
-        r = self.request
-        model = load_builtin(self.device)
-        if self._weights is None:
-            # Two styles by mask: one network pass per style, mixed by the mask; otherwise one
-            # pass with the CIN parameters mixed.
-            mixes = (
-                [(s, None, 0.0) for s in self.styles]
-                if masks is not None
-                else [(r.style, r.second_style, r.style_blend)]
-            )
-            self._weights = [style_weights(*m).to(self.device) for m in mixes]  # type: ignore[arg-type]
-        colour = cast("ColourMode", r.preserve_colour)
-        content, _ = prepare_colour(x, [], colour)
-        passes = [model(content, w) for w in self._weights]
-        styled = passes[0] if masks is None else masks[0] * passes[0] + masks[1] * passes[1]
-        out: Tensor = finish_colour(styled, x, colour)
-        return out
+    def cached(self, key: tuple[Hashable, ...], make: Callable[[], _T]) -> _T:
+        """``make()``, shared by every Stylist of the process on this device (a few entries:
+        style images and their statistics)."""
+        return _cached((*key, str(self.device)), make)
 
-    def _styles(self, long_side: int) -> tuple[list[Tensor], list[float]]:
+    def style_images(self, long_side: int) -> tuple[list[Tensor], list[float]]:
         """The style images at ``long_side`` on the device, and their blend weights."""
         r = self.request
         tensors = [self._style_tensor(image, long_side) for image in self.styles]
@@ -206,81 +181,4 @@ class Stylist:
             pixels = torch.from_numpy(image.pixels()).permute(2, 0, 1)[None]
             return resize_long_side(pixels.to(self.device), long_side)
 
-        tensor: Tensor = _cached(("image", image.key, long_side, str(self.device)), make)
-        return tensor
-
-    def _adain(self, x: Tensor, plan: StrokePlan, masks: list[Tensor] | None) -> Tensor:
-        from neuralstyle.methods.adain import load_adain
-
-        r = self.request
-        model = load_adain(self.device)
-        images, weights = self._styles(plan.style_long_side)
-        styles: list[Tensor | StyleStatistics] = list(images)
-        if r.preserve_colour == "none":  # otherwise the styles are recoloured to each frame
-            for i, (source, image) in enumerate(zip(self.styles, images, strict=True)):
-                key = (
-                    "adain",
-                    cast("StyleImage", source).key,
-                    plan.style_long_side,
-                    str(self.device),
-                )
-                styles[i] = _cached(key, functools.partial(model.style_statistics, image))
-        out: Tensor = model.stylize(
-            x,
-            styles,
-            alpha=r.strength,
-            style_weights=weights,
-            masks=masks,
-            preserve_colour=r.preserve_colour,  # type: ignore[arg-type]
-        )
-        return out
-
-    def _optimize(
-        self,
-        x: Tensor,
-        plan: StrokePlan,
-        frame: tuple[int, int],
-        masks: list[Tensor] | None,
-        progress: Progress | None,
-    ) -> Tensor:
-        from neuralstyle.controls.scale import stroke_plan
-        from neuralstyle.methods.optimize import (
-            OptimizeProgress,
-            OptimizeSettings,
-            stylize_optimize,
-        )
-
-        r = self.request
-        overrides: dict[str, object] = {"seed": r.seed, "init": r.init}
-        if r.style_weight is not None:
-            overrides["style_weight"] = r.style_weight
-        if r.steps is not None:
-            overrides["steps"] = r.steps
-        settings = OptimizeSettings.for_quality(r.quality or "standard", **overrides)  # type: ignore[arg-type]
-        callback = None
-        if progress is not None:
-            report = progress
-
-            def callback(p: OptimizeProgress) -> None:
-                # L-BFGS's last line search may overrun a level's budget by a few evaluations
-                done = p.level * p.steps + min(p.step, p.steps)
-                report(done / (p.levels * p.steps))
-
-        # The styles at the full render's size, whatever the render scale: each pyramid level,
-        # the proxy's as the full render's, resizes those same pixels (stylize_optimize).
-        full_size = stroke_plan(frame, 1.0, r.stroke_scale).style_long_side
-        # The render runs in inference mode; the optimisation needs autograd, and tensors of its
-        # own (inference tensors cannot be saved for the backward pass).
-        with torch.inference_mode(False), torch.enable_grad():
-            images, weights = self._styles(full_size)
-            out = stylize_optimize(
-                x.clone(),
-                [s.clone() for s in images],
-                style_weights=weights,
-                masks=None if masks is None else [m.clone() for m in masks],
-                settings=settings,
-                preserve_colour=r.preserve_colour,  # type: ignore[arg-type]
-                callback=callback,
-                style_long_side=plan.style_long_side,
-            )
-        return out
+        return self.cached(("image", image.key, long_side), make)
