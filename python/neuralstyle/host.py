@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.errors import InputError, RenderAbortedError
 from neuralstyle.testing import trace
@@ -96,6 +98,8 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         )
     trace.record(instance, time, source.raw, target.raw, frame_size)
 
+    # Engine imports stay in functions (here and below): they load torch (about 1 s with
+    # -X importtime), which must not load when the plugin imports this module.
     from neuralstyle.engine.frames import Rect
     from neuralstyle.engine.render import render_frame
 
@@ -151,7 +155,7 @@ def purge_caches() -> None:
         _instances.clear()
     if "torch" not in sys.modules:  # nothing loaded yet; do not import torch just to purge
         return
-    import torch
+    import torch  # not at module level: see render(); here it is loaded already (checked above)
 
     from neuralstyle.engine import stylist
     from neuralstyle.methods import adain, builtin
@@ -184,7 +188,7 @@ class _HostImage:
         return f"{self.channels} channels of {self.dtype}"
 
     def pixels(self) -> Pixels:
-        from neuralstyle.engine.frames import CpuPixels, CudaPixels
+        from neuralstyle.engine.frames import CpuPixels, CudaPixels  # torch: see render()
 
         if self.on_cuda:
             return CudaPixels.wrap(self.raw)
@@ -192,9 +196,7 @@ class _HostImage:
 
     @classmethod
     def parse(cls, image: Mapping[str, Any], role: str, *, window: bool = False) -> _HostImage:
-        import numpy as np
-
-        from neuralstyle.engine.frames import DTYPES
+        from neuralstyle.engine.frames import DTYPES  # torch: see render()
 
         if not isinstance(image, Mapping):
             raise InputError(f"{role} must be a dict, got {type(image).__name__}")
@@ -291,7 +293,7 @@ def _frame_size(
 ) -> tuple[int, int] | None:
     if frame_size is None:
         return None
-    from neuralstyle.controls.scale import check_frame_size, is_render_of
+    from neuralstyle.controls.scale import check_frame_size, is_render_of  # torch: see render()
 
     frame = check_frame_size(frame_size)
     x1, y1, x2, y2 = source.bounds
@@ -302,7 +304,7 @@ def _frame_size(
 
 def _stylist(instance: int, request: StyleRequest, device: torch.device | None) -> Stylist:
     """The instance's cached :class:`Stylist`, rebuilt when its settings change."""
-    from neuralstyle.engine.render import Stylist
+    from neuralstyle.engine.render import Stylist  # torch: see render()
 
     with _lock:
         current = _instances.get(instance)
@@ -318,7 +320,7 @@ def _stylist(instance: int, request: StyleRequest, device: torch.device | None) 
 
 def _cuda_device(pixels: Pixels, request: StyleRequest) -> torch.device:
     """CUDA buffers are rendered where they live, unless the params insist on the CPU."""
-    import torch
+    import torch  # see render()
 
     from neuralstyle.engine.frames import CudaPixels
 
@@ -334,7 +336,7 @@ def _host_stream(cuda: bool, cuda_stream: int) -> Iterator[None]:
     if not cuda:
         yield
         return
-    import torch
+    import torch  # see render()
 
     if cuda_stream:
         with torch.cuda.stream(torch.cuda.ExternalStream(cuda_stream)):

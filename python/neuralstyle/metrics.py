@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw
 from torch import Tensor
 from torch.nn.functional import conv2d
 
@@ -297,8 +298,6 @@ def format_table(numbers: Mapping[str, float]) -> str:
 
 
 def _png_bytes(image: np.ndarray) -> bytes:
-    from PIL import Image
-
     a = _as_float("image", image)
     buf = io.BytesIO()
     Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buf, format="PNG")
@@ -345,8 +344,6 @@ def write_report(
         return out
     if out.suffix.lower() != ".png":
         raise InputError(f"write_report: expected a .html or .png path, got {out}")
-    from PIL import Image, ImageDraw
-
     h = 256
     tiles: list[Image.Image] = []
     for _, im in images:

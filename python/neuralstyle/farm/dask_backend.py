@@ -21,6 +21,9 @@ overruns ``--timeout``. Failures:
 
 Frames are written atomically, so neither a kill nor a retry leaves a partial frame. The run exits
 non-zero when any chunk failed for good, after the other chunks finished.
+
+Needs the ``farm`` extra (Dask): :mod:`neuralstyle.farm.cli` checks for it before importing this
+module.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import dask
+from distributed import Client, KilledWorker, Nanny, Scheduler, SpecCluster, as_completed
 
 from neuralstyle.errors import DeviceError, InputError, ModelError, NeuralStyleError
 from neuralstyle.farm.frames import chunk, format_frames
@@ -144,9 +150,6 @@ def local_cluster(settings: ClusterSettings, process: ProcessSettings) -> Any:
     workers unless ``--threads``) and, with ``worker_gpus``, its own ``CUDA_VISIBLE_DEVICES`` and
     a ``GPU=1`` resource.
     """
-    import dask
-    from distributed import Nanny, Scheduler, SpecCluster
-
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = process.threads or max(1, (cpus or 1) // settings.workers)
     workers = {}
@@ -190,7 +193,7 @@ def jobqueue_cluster(settings: ClusterSettings) -> Any:
         InputError: dask-jobqueue is not installed, or an unknown cluster kind.
     """
     try:
-        import dask_jobqueue
+        import dask_jobqueue  # an extra of its own (farm-hpc), so imported only when asked for
     except ImportError:
         raise InputError(
             "--cluster slurm/pbs needs dask-jobqueue: pip install 'neuralstyle[farm-hpc]'"
@@ -227,8 +230,6 @@ def render_distributed(
         FarmError: chunks failed for good (after the others finished); no partial frames.
         DeviceError: the scheduler cannot be reached.
     """
-    from distributed import Client, as_completed
-
     cluster = None
     try:
         if settings.scheduler is not None:
@@ -299,8 +300,6 @@ def _collect(
 
 
 def _as_farm_error(exc: Exception) -> BaseException:
-    from distributed import KilledWorker
-
     if isinstance(exc, KilledWorker):
         # A worker died running this task, again and again: retryable elsewhere (exit 75).
         return DeviceError(f"the worker died while rendering ({_one_line(exc)})")

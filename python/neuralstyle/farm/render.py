@@ -21,11 +21,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from neuralstyle import __version__
+from neuralstyle.api import stylize
+from neuralstyle.engine import determinism
+from neuralstyle.engine.request import StyleImage, StyleRequest
 from neuralstyle.errors import ImageIOError, InputError, NeuralStyleError
 from neuralstyle.farm.colour import ColourSettings, ColourStage
 from neuralstyle.farm.frames import format_frames
@@ -33,6 +36,7 @@ from neuralstyle.farm.keyframes import Keyframes
 from neuralstyle.farm.log import timestamp
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.atomic import remove_stale_temps
+from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 from neuralstyle.io.plates import (
     Plate,
     WriteOptions,
@@ -42,9 +46,6 @@ from neuralstyle.io.plates import (
     verify_plate,
     write_plate,
 )
-
-if TYPE_CHECKING:
-    from neuralstyle.engine.request import StyleImage
 
 __all__ = ["FrameRenderer", "Hooks", "RenderJob", "output_paths", "preflight", "render_frames"]
 
@@ -114,8 +115,6 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
         ImageIOError: missing, truncated or corrupt input, mask or style files; an unwritable
             output folder.
     """
-    from neuralstyle.io.paths import check_no_overwrite, make_output_folders
-
     source = Sequence.parse(job.input)
     target = Sequence.parse(job.output)
     if target.is_still and len(job.frames) > 1:
@@ -141,8 +140,6 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
 def _check_params(job: RenderJob) -> list[StyleImage]:
     """Every key's value, as the node's parameter checks see it (styles and files resolved);
     returns the style files the keys name."""
-    from neuralstyle.engine.request import StyleImage, StyleRequest
-
     styles: dict[StyleImage, None] = {}
     base = {name: curve.keys[0][1] for name, curve in job.keyframes.curves.items()}
     for name, curve in job.keyframes.curves.items():
@@ -260,8 +257,6 @@ class FrameRenderer:
     """
 
     def __init__(self, job: RenderJob, stage: ColourStage | None = None) -> None:
-        from neuralstyle.engine import determinism
-
         self.job = job
         self.stage = stage if stage is not None or not job.colour.managed else job.colour.check()
         self.source = Sequence.parse(job.input)
@@ -399,13 +394,13 @@ class FrameRenderer:
         return header
 
     def _reset_peak(self) -> None:
-        import torch
+        import torch  # see _describe_device
 
         if self.device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
 
     def _peak_mb(self) -> float:
-        import torch
+        import torch  # see _describe_device
 
         if self.device.startswith("cuda"):
             return float(torch.cuda.max_memory_allocated()) / 2**20
@@ -420,8 +415,6 @@ def _stylize(
     premultiplied: bool,
     job: RenderJob,
 ) -> np.ndarray:
-    from neuralstyle.api import stylize
-
     second = str(params["second_style"]) or None
     return stylize(
         colour,
@@ -440,6 +433,8 @@ def _stylize(
 
 def _describe_device(name: str, profile: str) -> tuple[str, dict[str, Any]]:
     """The device in words for the log, and the numerics header every output gets."""
+    # Not at module level: torch (about 1 s, -X importtime) reads the GPU and thread variables
+    # when it loads, so it waits for environment.prepare() (the package docstring says why).
     import torch
 
     from neuralstyle.engine.device import resolve_device

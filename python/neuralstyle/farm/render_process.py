@@ -16,6 +16,7 @@ has set the GPU and thread variables; the worker process never imports it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import socket
@@ -31,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import neuralstyle
+from neuralstyle.engine import determinism
 from neuralstyle.errors import DeviceError, NeuralStyleError
+from neuralstyle.farm.environment import prepare
 
 __all__ = [
     "STARTUP_TIMEOUT",
@@ -196,15 +199,15 @@ def _watch_parent(parent: int) -> None:
 
 
 def _serve(conn: Connection) -> None:
-    # What takes seconds (importing torch and the engine, applying the numerics profile) happens
-    # before "ready", outside any task's timeout.
-    import neuralstyle.api
+    # Not at module level: OpenBLAS (with numpy) and torch read the thread and GPU variables
+    # when they load, so they wait for main()'s prepare(). Loading torch and the engine (about
+    # 1 s, -X importtime) and applying the numerics profile happen before "ready", outside any
+    # task's timeout.
+    import neuralstyle._api_arrays  # what stylize() loads on its first call
     import neuralstyle.engine.render
-    import neuralstyle.methods.builtin
-    from neuralstyle.engine import determinism
+    import neuralstyle.methods.builtin  # noqa: F401  # these three are preloads
     from neuralstyle.farm.render import FrameRenderer, render_frames
 
-    del neuralstyle.api, neuralstyle.engine.render, neuralstyle.methods.builtin
     try:
         determinism.ensure()
     except NeuralStyleError as exc:
@@ -235,8 +238,6 @@ def _serve(conn: Connection) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m neuralstyle.farm.render_process")
     parser.add_argument("fd", type=int)
     parser.add_argument("--profile", default="strict")
@@ -244,8 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu", type=int)
     parser.add_argument("--cache-dir")
     args = parser.parse_args(argv)
-
-    from neuralstyle.farm.environment import prepare
 
     # Before anything imports torch: GPU, threads, profile, cache.
     threads = args.threads or int(os.environ.get("NEURALSTYLE_THREADS") or 0) or None

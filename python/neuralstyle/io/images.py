@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
+import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
 
 from neuralstyle.errors import ImageIOError, InputError
+from neuralstyle.io.atomic import atomic_target
+from neuralstyle.io.paths import folder_problem
 
 if TYPE_CHECKING:
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
     from torch import Tensor
 
 __all__ = [
@@ -134,8 +136,6 @@ def open_image(
     Raises:
         ImageIOError: ``"<failure>: <reason>"``: missing, empty, a damaged PNG, not an image.
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
-
     name = os.fspath(path)
     if not os.path.isfile(name):
         raise ImageIOError(f"{failure}: no such file")
@@ -241,10 +241,6 @@ def write_image(
         ImageIOError: an unknown extension, a format that cannot hold the image (alpha in JPEG),
             or the file could not be written.
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
-
-    from neuralstyle.io.paths import folder_problem
-
     target = Path(path)
     pixels, straight, fmt = _for_format(array, premultiplied, target)
     problem = folder_problem(target)
@@ -283,10 +279,6 @@ def write_pixels(
     Raises:
         ImageIOError: ``"cannot write <target>: <reason>"``.
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
-
-    from neuralstyle.io.atomic import atomic_target
-
     with atomic_target(target, before_rename=before_rename) as tmp:
         out = oiio.ImageOutput.create(str(tmp))
         if out is None:
@@ -371,6 +363,8 @@ def convert(
         premultiplied: whether the colour of ``array`` is premultiplied by alpha.
         to_premultiplied: whether the result's colour should be.
     """
+    # Not at module level: torch (about 1 s, -X importtime) must not load with this module,
+    # which the farm imports (through io.plates) before it picks the GPU.
     import torch
 
     from neuralstyle.pixel_encoding import full_scale, srgb_decode, srgb_encode
@@ -395,7 +389,7 @@ def convert(
 
 def _associate(colour_part: Tensor, alpha: Tensor, *, inverse: bool) -> Tensor:
     """Premultiply (or with ``inverse`` unpremultiply) ``(H, W, n)`` colour by ``(H, W, 0|1)``."""
-    from neuralstyle.pixel_encoding import alpha_divisor
+    from neuralstyle.pixel_encoding import alpha_divisor  # torch: see convert()
 
     if alpha.shape[-1] == 0:
         return colour_part

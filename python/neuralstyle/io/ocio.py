@@ -4,7 +4,7 @@ A config is a file path or one of OCIO's built-in configs, which need no files a
 ``ocio://default`` (the CG config) and ``ocio://studio-config-latest`` (cameras and ACES). Colour
 spaces are named by name or alias (``ACEScg``, ``lin_rec709``, ``sRGB - Texture``).
 
-Nothing here imports OCIO at module import; configs and processors are built once per process.
+Configs and processors are built on first use, once per process.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import difflib
 import functools
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import PyOpenColorIO as ocio  # noqa: N813  # short, as in OCIO's own examples
 
 from neuralstyle.errors import InputError
-
-if TYPE_CHECKING:
-    import PyOpenColorIO
 
 __all__ = ["DEFAULT_CONFIG", "ColourSpace", "Transform", "config_name", "resolve", "transform"]
 
@@ -34,9 +32,7 @@ def config_name(name: str | None = None) -> str:
 
 
 @functools.cache
-def _config(name: str) -> PyOpenColorIO.Config:
-    import PyOpenColorIO as ocio  # noqa: N813  # short, as in OCIO's own examples
-
+def _config(name: str) -> ocio.Config:
     ocio.SetLoggingLevel(ocio.LOGGING_LEVEL_WARNING)
     try:
         config = ocio.Config.CreateFromFile(name)
@@ -122,8 +118,6 @@ def _processor(t: Transform) -> Any:
 
 @functools.cache
 def _cpu(t: Transform) -> Any:
-    import PyOpenColorIO as ocio  # noqa: N813  # short, as in OCIO's own examples
-
     # Lossless: OCIO's default optimisation may swap exact curves for faster approximations.
     return _processor(t).getOptimizedCPUProcessor(
         ocio.BIT_DEPTH_F32, ocio.BIT_DEPTH_F32, ocio.OPTIMIZATION_LOSSLESS

@@ -26,8 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
 
 from neuralstyle.errors import ImageIOError, InputError
+from neuralstyle.io.images import cannot_read, convert, open_image, read_pixels, write_pixels
+from neuralstyle.io.paths import folder_problem
 
 __all__ = [
     "COMPRESSIONS",
@@ -157,8 +160,6 @@ def read_plate(path: str | os.PathLike[str], what: str = "") -> Plate:
         ImageIOError: the file is missing, empty, truncated, corrupt or not an image (the same
             checks and messages as :func:`neuralstyle.io.images.read`).
     """
-    from neuralstyle.io.images import cannot_read, open_image, read_pixels
-
     failure = cannot_read(path, what)
     # straight alpha stays straight (PNG): no rounding
     with open_image(path, failure, unassociated=True) as image:
@@ -209,11 +210,6 @@ def write_plate(
         InputError: options that cannot write this format.
         ImageIOError: the file could not be written (folder missing or read-only, disk full).
     """
-    import OpenImageIO as oiio  # noqa: N813  # the library's own spelling
-
-    from neuralstyle.io.images import write_pixels
-    from neuralstyle.io.paths import folder_problem
-
     target = Path(path)
     opts = options or WriteOptions()
     opts.check(target)
@@ -304,8 +300,6 @@ def _convert(
     """Colour to ``dtype`` and the wanted alpha association. With ``curve``, float <-> integer
     applies the sRGB curve (:func:`neuralstyle.io.images.convert`, the engine's convention);
     without it values are only scaled and rounded."""
-    from neuralstyle.io.images import convert
-
     same_kind = (colour.dtype.kind == "f") == (dtype.kind == "f")
     if straight == want_straight and colour.dtype == dtype:
         return colour
@@ -347,8 +341,6 @@ def verify_plate(
         ImageIOError: the file is missing, unreadable, of the wrong size, holds NaN/inf, or its
             pixels differ from ``expected``.
     """
-    from neuralstyle.io.images import open_image, read_pixels
-
     name = os.fspath(path)
     failure = f"verify failed for {name}"
     # compare alpha as stored, as write_plate stored it

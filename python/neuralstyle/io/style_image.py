@@ -12,8 +12,11 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import torch
 
 from neuralstyle.errors import InputError
+from neuralstyle.io.images import cannot_read, open_image, read
+from neuralstyle.pixel_encoding import srgb_encode
 
 __all__ = [
     "MAX_STYLE_PIXELS",
@@ -39,8 +42,6 @@ def check_style_file(path: str | os.PathLike[str]) -> None:
         ImageIOError: missing, empty, unreadable, a damaged PNG, or not an image.
         InputError: too small, too large, or CMYK (its naive conversion would shift the colours).
     """
-    from neuralstyle.io.images import cannot_read, open_image
-
     name = os.fspath(path)
     with open_image(name, cannot_read(name, "style image")) as image:
         spec = image.spec()
@@ -61,8 +62,6 @@ def read_style_file(path: str | os.PathLike[str]) -> np.ndarray:
             says ``style image`` and names the file.
         InputError: as :func:`check_style_file` and :func:`style_pixels`.
     """
-    from neuralstyle.io.images import read
-
     check_style_file(path)
     name = os.fspath(path)
     return style_pixels(read(name, "style image").pixels, f"style image {name}")
@@ -90,10 +89,6 @@ def style_pixels(image: np.ndarray, name: str = "the style image") -> np.ndarray
     _check_size(name, pixels.shape[0], pixels.shape[1])
     colour = pixels[..., :3] if pixels.shape[2] >= 3 else pixels[..., :1]
     if pixels.dtype.kind == "f":
-        import torch
-
-        from neuralstyle.pixel_encoding import srgb_encode
-
         linear = colour.astype(np.float32)
         if not np.isfinite(linear).all():
             raise InputError(f"{name} has NaN or infinite values")

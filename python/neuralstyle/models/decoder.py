@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
+from safetensors.torch import save
 from torch import Tensor, nn
 
 from neuralstyle.errors import InputError, ModelError
@@ -160,8 +161,6 @@ def load_decoder_weights(path: str | Path | None = None) -> DecoderWeights:
 def decoder_bytes(state_dict: Mapping[str, Tensor], metadata: Mapping[str, object]) -> bytes:
     """A decoder state dict as fp16 safetensors bytes (``input_scale`` stays float32), for the
     caller to write atomically. ``metadata`` values that are not strings are stored as JSON."""
-    from safetensors.torch import save
-
     meta = {"format": DECODER_FORMAT}
     meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()})
     tensors = {
