@@ -46,7 +46,7 @@ from matte_support import (
     rim_metric,
     rim_profile,
 )
-from neuralstyle.engine.colour import edge_extend
+from neuralstyle.engine.edge_extend import edge_extend
 from neuralstyle.pixel_encoding import srgb_decode, srgb_encode
 
 RESULTS = Path(__file__).parent / "results"
@@ -188,9 +188,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fill != "edge-extend":
-        from neuralstyle.engine import render
+        from neuralstyle.engine import pipeline
 
-        render.edge_extend = FILLS[args.fill]  # type: ignore[assignment]
+        pipeline.edge_extend = FILLS[args.fill]  # type: ignore[assignment]
 
     load_before = os.getloadavg()
     rows = panel(args.size)

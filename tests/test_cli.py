@@ -363,7 +363,7 @@ def test_both_entry_points_report_errors_through_one_barrier(
 ) -> None:
     from neuralstyle.command import CommandParser, run_command
     from neuralstyle.errors import ModelError
-    from neuralstyle.farm.cli import main as farm_main
+    from neuralstyle.farm.render_command import main as farm_main
 
     assert main(["render"]) == farm_main(["render"]) == 2
     cli_err, farm_err = capsys.readouterr().err.splitlines()

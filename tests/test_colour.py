@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import neuralstyle
-from neuralstyle.engine.render import Stylist
+from neuralstyle.engine.stylist import Stylist
 from neuralstyle.pixel_encoding import (
     premultiply,
     srgb_decode,

@@ -9,7 +9,7 @@ import torch
 
 import neuralstyle
 from neuralstyle.engine import determinism
-from neuralstyle.engine.render import Stylist
+from neuralstyle.engine.stylist import Stylist
 from neuralstyle.errors import DeviceError, InputError
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from farm_support import plate_pixels, read_header, write_exr
 from neuralstyle.errors import ImageIOError, InputError
-from neuralstyle.farm.colour import ColourSettings
+from neuralstyle.farm.colour_stage import ColourSettings
 from neuralstyle.io import ocio
 from neuralstyle.io.atomic import remove_stale_temps, temp_path
 from neuralstyle.io.plates import (

@@ -15,8 +15,8 @@ import yaml
 
 from neuralstyle.engine.request import COLOUR_MODES, MASK_MODES, METHODS
 from neuralstyle.errors import InputError
-from neuralstyle.farm.cli import main
-from neuralstyle.farm.frames import parse_frames
+from neuralstyle.farm.frame_ranges import parse_frames
+from neuralstyle.farm.render_command import main
 from neuralstyle.farm.templates import (
     RenderSettings,
     deadline,

@@ -10,7 +10,7 @@ import pytest
 
 from neuralstyle.errors import InputError
 from neuralstyle.farm.environment import prepare, visible_gpus
-from neuralstyle.farm.frames import chunk, format_frames, parse_frames, restrict
+from neuralstyle.farm.frame_ranges import chunk, format_frames, parse_frames, restrict
 from neuralstyle.farm.keyframes import Keyframes
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.testing.faults import FaultPlan, InjectedError
@@ -230,8 +230,10 @@ def test_farm_modules_import_no_torch() -> None:
     import sys
 
     code = (
-        "import sys, neuralstyle.farm.cli, neuralstyle.farm.render, neuralstyle.farm.dask_backend,"
-        " neuralstyle.farm.colour, neuralstyle.farm.templates.opencue,"
+        "import sys, neuralstyle.farm.render_command, neuralstyle.farm.job,"
+        " neuralstyle.farm.preflight, neuralstyle.farm.frame_renderer,"
+        " neuralstyle.farm.dask_backend, neuralstyle.farm.colour_stage,"
+        " neuralstyle.farm.templates.opencue,"
         " neuralstyle.farm.templates.deadline, neuralstyle.io.plates, neuralstyle.io.ocio;"
         " print('torch' in sys.modules)"
     )

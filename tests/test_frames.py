@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from neuralstyle.engine.frames import CpuPixels, CudaPixels, Rect
-from neuralstyle.engine.render import Stylist, render_frame
+from neuralstyle.engine.pipeline import render_frame
+from neuralstyle.engine.pixels import CpuPixels, CudaPixels, Rect
 from neuralstyle.engine.request import StyleRequest
+from neuralstyle.engine.stylist import Stylist
 
 
 def test_rect_from_ofx_bounds_is_upright() -> None:

@@ -14,8 +14,8 @@ import torch
 
 import neuralstyle
 from matte_support import cutout, display_colour, photo, rim_metric
-from neuralstyle.engine import render
-from neuralstyle.engine.colour import TRUSTED_ALPHA, edge_extend
+from neuralstyle.engine import pipeline
+from neuralstyle.engine.edge_extend import TRUSTED_ALPHA, edge_extend
 
 # --- the fill ----------------------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def fill_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
         calls.append(tuple(colour.shape))
         return edge_extend(colour, alpha)
 
-    monkeypatch.setattr(render, "edge_extend", spy)
+    monkeypatch.setattr(pipeline, "edge_extend", spy)
     return calls
 
 

@@ -16,7 +16,8 @@ import neuralstyle
 from neuralstyle import metrics
 from neuralstyle.cli import main
 from neuralstyle.controls import resize_long_side, rgb_to_yiq
-from neuralstyle.engine.request import StyleImage, StyleRequest
+from neuralstyle.engine.request import StyleRequest
+from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import InputError
 from neuralstyle.io.images import read_image, write_image
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from neuralstyle.cli import main
-from neuralstyle.engine.request import StyleImage
+from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import ImageIOError, InputError
 from neuralstyle.io import style_image
 from neuralstyle.io.images import write_image

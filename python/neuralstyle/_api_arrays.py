@@ -3,7 +3,7 @@
 Images, masks and style images are checked and turned into what the engine takes; numbers that
 come as numpy scalars or 0-d arrays and tensors become Python numbers; and each layout is rendered
 in place: an array ``(H, W, C)`` as one frame, a tensor ``(C, H, W)`` or ``(B, C, H, W)`` frame by
-frame, straight from and into its memory (:class:`~neuralstyle.engine.frames.TensorPixels`).
+frame, straight from and into its memory (:class:`~neuralstyle.engine.pixels.TensorPixels`).
 
 :mod:`neuralstyle.api` imports this module on the first call, not at import: it loads torch.
 """
@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuralstyle.controls.colour import luminance
-from neuralstyle.engine.frames import DTYPES, CpuPixels, Rect, TensorPixels
+from neuralstyle.controls.preserve_colour import luminance
+from neuralstyle.engine.pixels import DTYPES, CpuPixels, Rect, TensorPixels
 from neuralstyle.errors import InputError
 from neuralstyle.pixel_encoding import srgb_decode
 from neuralstyle.tensor_words import dtype_name
 
 if TYPE_CHECKING:
-    from neuralstyle.engine.render import Stylist
+    from neuralstyle.engine.stylist import Stylist
 
 _CHANNELS = (1, 3, 4)
 _COLOURS = ("srgb", "linear")

@@ -1,13 +1,13 @@
 """The Python API: the node's render as a function of a numpy image or a torch tensor.
 
 It builds the same :class:`~neuralstyle.engine.request.StyleRequest` as the plugin and the CLI and
-runs the same :func:`~neuralstyle.engine.render.render_frame`, so equal settings give equal bits.
+runs the same :func:`~neuralstyle.engine.pipeline.render_frame`, so equal settings give equal bits.
 
 numpy images are the node's frames: ``(H, W, C)``, float pixels scene-linear. torch tensors follow
 torchvision and kornia: ``(C, H, W)`` or ``(B, C, H, W)``, float pixels display-referred (sRGB),
 the result on the tensor's device with its dtype and shape. The engine reads a tensor's frames
 straight onto the device it runs on and writes its result straight into the returned tensor
-(:class:`~neuralstyle.engine.frames.TensorPixels`): no numpy staging, no host round trip for a
+(:class:`~neuralstyle.engine.pixels.TensorPixels`): no numpy staging, no host round trip for a
 CUDA tensor. How arrays and tensors are checked, converted and rendered:
 :mod:`neuralstyle._api_arrays`.
 """
@@ -138,7 +138,8 @@ def stylize(
     import torch
 
     from neuralstyle import _api_arrays as arrays
-    from neuralstyle.engine.render import Stylist, render_frame
+    from neuralstyle.engine.pipeline import render_frame
+    from neuralstyle.engine.stylist import Stylist
 
     linear = arrays.scene_linear(colour, isinstance(image, torch.Tensor))
     request = StyleRequest.create(

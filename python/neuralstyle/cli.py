@@ -99,7 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _device_option(sheet)
     sheet.set_defaults(run=_run_sheet)
 
-    from neuralstyle.farm.cli import add_render_parser  # light: no torch until the GPU is chosen
+    from neuralstyle.farm.render_command import (
+        add_render_parser,  # light: no torch until the GPU is chosen
+    )
 
     add_render_parser(commands)
     return parser
@@ -126,7 +128,8 @@ def _run_stylize(args: argparse.Namespace) -> int:
     from neuralstyle.api import stylize
     from neuralstyle.engine import determinism
     from neuralstyle.engine.device import resolve_device
-    from neuralstyle.engine.request import StyleImage, StyleRequest
+    from neuralstyle.engine.request import StyleRequest
+    from neuralstyle.engine.style_source import StyleImage
     from neuralstyle.io.images import read, write_image
     from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 

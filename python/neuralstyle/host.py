@@ -29,8 +29,8 @@ from neuralstyle.testing import trace
 if TYPE_CHECKING:
     import torch
 
-    from neuralstyle.engine.frames import Pixels
-    from neuralstyle.engine.render import Stylist
+    from neuralstyle.engine.pixels import Pixels
+    from neuralstyle.engine.stylist import Stylist
 
 __all__ = ["is_identity", "purge_caches", "release", "render"]
 
@@ -100,8 +100,8 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
 
     # Engine imports stay in functions (here and below): they load torch (about 1 s with
     # -X importtime), which must not load when the plugin imports this module.
-    from neuralstyle.engine.frames import Rect
-    from neuralstyle.engine.render import render_frame
+    from neuralstyle.engine.pipeline import render_frame
+    from neuralstyle.engine.pixels import Rect
 
     cuda = source.on_cuda
     scale = (float(render_scale[0]), float(render_scale[1]))
@@ -188,7 +188,7 @@ class _HostImage:
         return f"{self.channels} channels of {self.dtype}"
 
     def pixels(self) -> Pixels:
-        from neuralstyle.engine.frames import CpuPixels, CudaPixels  # torch: see render()
+        from neuralstyle.engine.pixels import CpuPixels, CudaPixels  # torch: see render()
 
         if self.on_cuda:
             return CudaPixels.wrap(self.raw)
@@ -196,7 +196,7 @@ class _HostImage:
 
     @classmethod
     def parse(cls, image: Mapping[str, Any], role: str, *, window: bool = False) -> _HostImage:
-        from neuralstyle.engine.frames import DTYPES  # torch: see render()
+        from neuralstyle.engine.pixels import DTYPES  # torch: see render()
 
         if not isinstance(image, Mapping):
             raise InputError(f"{role} must be a dict, got {type(image).__name__}")
@@ -304,7 +304,7 @@ def _frame_size(
 
 def _stylist(instance: int, request: StyleRequest, device: torch.device | None) -> Stylist:
     """The instance's cached :class:`Stylist`, rebuilt when its settings change."""
-    from neuralstyle.engine.render import Stylist  # torch: see render()
+    from neuralstyle.engine.stylist import Stylist  # torch: see render()
 
     with _lock:
         current = _instances.get(instance)
@@ -322,7 +322,7 @@ def _cuda_device(pixels: Pixels, request: StyleRequest) -> torch.device:
     """CUDA buffers are rendered where they live, unless the params insist on the CPU."""
     import torch  # see render()
 
-    from neuralstyle.engine.frames import CudaPixels
+    from neuralstyle.engine.pixels import CudaPixels
 
     if request.device == "cpu" or not isinstance(pixels, CudaPixels):
         return torch.device("cpu")

@@ -2,7 +2,7 @@
 multi-style blending, spatial masks, and stroke scale relative to the full-resolution frame."""
 
 from neuralstyle.controls.blend import mix, mix_layers, normalize_weights
-from neuralstyle.controls.colour import (
+from neuralstyle.controls.preserve_colour import (
     ColourMode,
     MatchColorHistogram,
     RgbToYiq,

@@ -25,9 +25,9 @@ from neuralstyle.params.table import ALL_METHODS, PARAMETERS, choice_values
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from neuralstyle.controls.colour import ColourMode
+    from neuralstyle.controls.preserve_colour import ColourMode
     from neuralstyle.controls.scale import ProxyMode, StrokePlan
-    from neuralstyle.engine.request import StyleImage
+    from neuralstyle.engine.style_source import StyleImage
     from neuralstyle.engine.stylist import Progress, Stylist
     from neuralstyle.methods.adain import StyleStatistics
 
@@ -104,7 +104,7 @@ class Builtin(Method):
         masks: list[Tensor] | None,
         progress: Progress | None,
     ) -> Tensor:
-        from neuralstyle.controls.colour import finish_colour, prepare_colour
+        from neuralstyle.controls.preserve_colour import finish_colour, prepare_colour
         from neuralstyle.methods.builtin import load_builtin
         from neuralstyle.models.styles import style_weights
 

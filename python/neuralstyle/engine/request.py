@@ -22,20 +22,23 @@ optimize      any image               all of adain's (strength is a pixel mix), 
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neuralstyle.engine.methods import Method, method_for
+from neuralstyle.engine.style_source import (
+    StyleImage,
+    builtin_style,
+    is_builtin_name,
+    looks_like_file,
+    style_image,
+)
 from neuralstyle.errors import InputError
-from neuralstyle.params.table import ALL_METHODS, PARAMETERS, by_name, choice_values, engine_params
+from neuralstyle.params import checks
+from neuralstyle.params.table import ALL_METHODS, PARAMETERS, choice_values, engine_params
 
 if TYPE_CHECKING:
     from neuralstyle.models.styles import Style
@@ -48,11 +51,9 @@ __all__ = [
     "METHODS",
     "PARAMS",
     "QUALITIES",
-    "StyleImage",
     "StyleRequest",
 ]
 
-_TABLE = by_name()
 DEVICES = choice_values("device")
 METHODS = ALL_METHODS
 #: Colour preservation (Gatys et al. 2017): none, luminance-only transfer, histogram matching.
@@ -67,148 +68,6 @@ INITS = choice_values("init")
 PARAMS = tuple(p.name for p in engine_params())
 #: Options that only the optimisation method reads.
 _OPTIMIZE_ONLY = tuple(p.name for p in PARAMETERS if p.methods == ("optimize",))
-
-
-def _range(name: str) -> tuple[float, float]:
-    hard = _TABLE[name].hard
-    assert hard is not None, name
-    return hard
-
-
-def _default(name: str) -> Any:
-    return _TABLE[name].default
-
-
-def _unit_float(name: str, value: object) -> float:
-    """``value`` as a float in the table's range of ``name`` ([0, 1]), or InputError naming the
-    parameter and the range."""
-    return _float_in(name, value, *_range(name))
-
-
-def _float_in(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and low <= number <= high):
-        raise InputError(f"{name} must be from {low:g} to {high:g}, got {value!r}")
-    return number
-
-
-def _choice(name: str, value: object, options: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise InputError(f"{name} must be one of {', '.join(options)}, got {value!r}")
-    return value
-
-
-def _builtin(name: str, value: object) -> Style:
-    """The built-in style ``value`` names, or InputError naming the parameter."""
-    from neuralstyle.models.styles import Style, resolve_style
-
-    if isinstance(value, bool) or not isinstance(value, (str, int, Style)):
-        raise InputError(f"{name} must be a style name or index, got {value!r}")
-    try:
-        return resolve_style(value)
-    except InputError as exc:
-        raise InputError(f"{name}: {exc}") from None
-
-
-@dataclass(frozen=True)
-class StyleImage:
-    """A painting used as a style: a file, or an array handed to the API.
-
-    Equal images give equal requests (a file by path, size and modification time; an array by its
-    bytes), so the node reloads a style file the artist has repainted, and only then.
-
-    Attributes:
-        key: what identifies the image.
-        label: what messages and logs call it (the path, or ``"<array HxW>"``).
-        array: for an array, its pixels as :meth:`pixels` gives them (converted once).
-    """
-
-    key: str
-    label: str
-    array: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str], name: str = "style") -> StyleImage:
-        """A style file; its header is checked now, its pixels read by :meth:`pixels`.
-
-        Raises:
-            ImageIOError: missing or not an image.
-            InputError: too small, too large or CMYK.
-        """
-        from neuralstyle.io.style_image import check_style_file
-
-        file = Path(path).expanduser()
-        if not file.is_file():
-            check_style_file(file)  # raises the message for a missing file
-        stat = file.stat()
-        key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-        _check_header(key, str(file))
-        return cls(key=key, label=str(file))
-
-    @classmethod
-    def from_array(cls, array: np.ndarray, name: str = "style") -> StyleImage:
-        """An image array (checked now; see :func:`neuralstyle.io.style_image.style_pixels`)."""
-        from neuralstyle.io.style_image import style_pixels
-
-        pixels = style_pixels(array, f"the {name} image")  # checks shape, type, size, values
-        digest = hashlib.sha1(pixels.tobytes()).hexdigest()
-        label = f"<array {array.shape[1]}x{array.shape[0]}>"
-        return cls(key=f"array|{pixels.shape}|{digest}", label=label, array=pixels)
-
-    def pixels(self) -> np.ndarray:
-        """``(H, W, 3)`` float32 RGB in [0, 1], display-referred.
-
-        Raises:
-            ImageIOError, InputError: as :meth:`from_file` (the file may have changed since).
-        """
-        from neuralstyle.io.style_image import read_style_file
-
-        if self.array is not None:
-            return self.array
-        return read_style_file(self.label)
-
-
-@functools.lru_cache(maxsize=64)
-def _check_header(key: str, path: str) -> None:
-    """:func:`~neuralstyle.io.style_image.check_style_file`, once per version of a file: the node
-    builds its request on every render and every identity query (a failed check is not cached)."""
-    from neuralstyle.io.style_image import check_style_file
-
-    check_style_file(path)
-
-
-def _style_image(name: str, value: object) -> StyleImage:
-    if isinstance(value, StyleImage):
-        return value
-    if isinstance(value, np.ndarray):
-        return StyleImage.from_array(value, name)
-    if isinstance(value, (str, os.PathLike)):
-        return StyleImage.from_file(value, name)
-    raise InputError(f"{name} must be an image file path or array, got {type(value).__name__}")
-
-
-def _is_builtin_name(value: object) -> bool:
-    from neuralstyle.models.styles import Style, resolve_style
-
-    if isinstance(value, Style) or (isinstance(value, int) and not isinstance(value, bool)):
-        return True
-    if not isinstance(value, str):
-        return False
-    try:
-        resolve_style(value)
-    except InputError:
-        return False
-    return True
-
-
-def _looks_like_file(value: object) -> bool:
-    if isinstance(value, os.PathLike):
-        return True
-    return isinstance(value, str) and (
-        os.sep in value or Path(value).suffix != "" or os.path.exists(value)
-    )
 
 
 @dataclass(frozen=True)
@@ -282,8 +141,8 @@ class StyleRequest:
         if method is None:
             # A string that is not a path is meant as a built-in name (a typo then gets "did you
             # mean"); images and paths mean the fast arbitrary-style method.
-            image = isinstance(style, (np.ndarray, StyleImage)) or _looks_like_file(style)
-            method = "adain" if image and not _is_builtin_name(style) else "builtin"
+            image = isinstance(style, (np.ndarray, StyleImage)) or looks_like_file(style)
+            method = "adain" if image and not is_builtin_name(style) else "builtin"
         how = method_for(method)
         given = {
             "seed": seed,
@@ -338,7 +197,7 @@ class StyleRequest:
         ):
             if key in params and not isinstance(params[key], str):
                 raise InputError(f"{key} must be {what}, got {params[key]!r}")
-        how = method_for(params.get("method", _default("method")))
+        how = method_for(params.get("method", checks.default("method")))
         if how.paints_with_image:
             style = params.get("style_file", "")
             second = params.get("second_style_file")
@@ -347,11 +206,11 @@ class StyleRequest:
                     f"method {how.name} paints with a style image: set the style file (style_file)"
                 )
         else:
-            style, second = params.get("style", _default("style")), params.get("second_style")
+            style, second = params.get("style", checks.default("style")), params.get("second_style")
 
         def read(name: str) -> object:
             """The value of ``name``, None for a parameter the method does not read."""
-            return params.get(name, _default(name)) if name in how.reads else None
+            return params.get(name, checks.default(name)) if name in how.reads else None
 
         seed = read("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -360,12 +219,12 @@ class StyleRequest:
             how,
             style,
             second,
-            style_blend=params.get("style_blend", _default("style_blend")),
-            strength=params.get("strength", _default("strength")),
-            device=params.get("device", _default("device")),
-            preserve_colour=params.get("preserve_colour", _default("preserve_colour")),
-            stroke_scale=params.get("stroke_scale", _default("stroke_scale")),
-            mask_mode=params.get("mask_mode", _default("mask_mode")),
+            style_blend=params.get("style_blend", checks.default("style_blend")),
+            strength=params.get("strength", checks.default("strength")),
+            device=params.get("device", checks.default("device")),
+            preserve_colour=params.get("preserve_colour", checks.default("preserve_colour")),
+            stroke_scale=params.get("stroke_scale", checks.default("stroke_scale")),
+            mask_mode=params.get("mask_mode", checks.default("mask_mode")),
             seed=seed,
             init=read("init"),
             quality=read("quality"),
@@ -386,15 +245,15 @@ class StyleRequest:
         **options: Any,
     ) -> StyleRequest:
         first, second = cls._styles(method, style, second_style)
-        blend = _unit_float("style_blend", style_blend)
-        device = _choice("device", device, DEVICES)
-        colour = _choice("preserve_colour", options["preserve_colour"], COLOUR_MODES)
+        blend = checks.number("style_blend", style_blend)
+        device = checks.choice("device", device)
+        colour = checks.choice("preserve_colour", options["preserve_colour"])
         if colour not in method.colour_modes:
             raise InputError(
                 "preserve_colour histogram recolours the style image, and the built-in styles "
                 "have none: use luminance, or method adain or optimize with a style image"
             )
-        mask_mode = _choice("mask_mode", options["mask_mode"], MASK_MODES)
+        mask_mode = checks.choice("mask_mode", options["mask_mode"])
         if mask_mode == "styles" and second is None:
             raise InputError(
                 "mask_mode styles paints the mask's inside with style and its outside with "
@@ -404,13 +263,11 @@ class StyleRequest:
             style=first,
             second_style=second,
             style_blend=blend if second is not None and mask_mode == "strength" else 0.0,
-            strength=_unit_float("strength", strength),
+            strength=checks.number("strength", strength),
             device=device,
             method=method.name,
             preserve_colour=colour,
-            stroke_scale=_float_in(
-                "stroke_scale", options["stroke_scale"], *_range("stroke_scale")
-            ),
+            stroke_scale=checks.number("stroke_scale", options["stroke_scale"]),
             mask_mode=mask_mode,
             **cls._optimize_options(method, options),
         )
@@ -425,24 +282,24 @@ class StyleRequest:
                 if isinstance(value, (np.ndarray, StyleImage)) or (
                     value is not None
                     and value != ""
-                    and not _is_builtin_name(value)
-                    and _looks_like_file(value)
+                    and not is_builtin_name(value)
+                    and looks_like_file(value)
                 ):
                     raise InputError(
                         f"{name}: the builtin method takes a built-in style name; for a style "
                         "image use method adain or optimize"
                     )
-            first: Style | StyleImage = _builtin("style", style)
-            second = None if no_second else _builtin("second_style", second_style)
+            first: Style | StyleImage = builtin_style("style", style)
+            second = None if no_second else builtin_style("second_style", second_style)
             return first, second
         for name, value in (("style", style), ("second_style", second_style)):
-            if _is_builtin_name(value) and not (isinstance(value, str) and _looks_like_file(value)):
+            if is_builtin_name(value) and not (isinstance(value, str) and looks_like_file(value)):
                 raise InputError(
                     f"{name}: method {method.name} takes a style image (a file or an array), "
                     f"not the built-in style {value!r}; use method builtin for the built-in styles"
                 )
-        return _style_image("style", style), (
-            None if no_second else _style_image("second_style", second_style)
+        return style_image("style", style), (
+            None if no_second else style_image("second_style", second_style)
         )
 
     @staticmethod
@@ -450,23 +307,21 @@ class StyleRequest:
         if method.reads.isdisjoint(_OPTIMIZE_ONLY):
             return {}  # None for the other methods, so equal settings give equal requests
         seed = 0 if options["seed"] is None else options["seed"]
-        low, high = (int(v) for v in _range("seed"))
+        low, high = (int(v) for v in checks.hard_range("seed"))
         if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:
             raise InputError(f"seed must be an integer from {low} to 2**63 - 1, got {seed!r}")
         weight = options["style_weight"]
         steps = options["steps"]
-        low, high = (int(v) for v in _range("steps"))
+        low, high = (int(v) for v in checks.hard_range("steps"))
         if steps is not None and (
             isinstance(steps, bool) or not isinstance(steps, int) or not low <= steps <= high
         ):
             raise InputError(f"steps must be an integer from {low} to {high}, got {steps!r}")
         return {
             "seed": seed,
-            "init": _choice("init", options["init"] or _default("init"), INITS),
-            "quality": _choice("quality", options["quality"] or _default("quality"), QUALITIES),
-            "style_weight": None
-            if weight is None
-            else _float_in("style_weight", weight, *_range("style_weight")),
+            "init": checks.choice("init", options["init"] or checks.default("init")),
+            "quality": checks.choice("quality", options["quality"] or checks.default("quality")),
+            "style_weight": None if weight is None else checks.number("style_weight", weight),
             "steps": steps,
         }
 
@@ -484,7 +339,7 @@ class StyleRequest:
                 out["style_blend"] = self.style_blend
         out["strength"] = self.strength
         for key in ("preserve_colour", "stroke_scale", "mask_mode"):
-            if getattr(self, key) != _default(key):
+            if getattr(self, key) != checks.default(key):
                 out[key] = getattr(self, key)
         for key in _OPTIMIZE_ONLY:
             if getattr(self, key) is not None:

@@ -20,7 +20,8 @@ from torch import Tensor
 
 from neuralstyle.engine.device import resolve_device
 from neuralstyle.engine.methods import method_for
-from neuralstyle.engine.request import StyleImage, StyleRequest
+from neuralstyle.engine.request import StyleRequest
+from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import InputError
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """``python -m neuralstyle.farm render ...``: the render command, importing nothing heavy before
 it has set the GPU and thread environment (what the farm templates run)."""
 
-from neuralstyle.farm.cli import main
+from neuralstyle.farm.render_command import main
 
 raise SystemExit(main())

@@ -9,7 +9,7 @@ Layout (what a wrangler starts by hand, or ``--workers N`` starts locally)::
         --scheduler tcp://10.0.0.1:8786 --device cuda --task-resources GPU=1
 
 Each task renders one chunk in its worker's render process
-(:mod:`neuralstyle.farm.render_process`), which loads the network once and is killed when a chunk
+(:mod:`neuralstyle.farm.task_process`), which loads the network once and is killed when a chunk
 overruns ``--timeout``. Failures:
 
 - retryable (out of memory, I/O, timeout, a dead render process): raised, so Dask retries the task
@@ -22,8 +22,8 @@ overruns ``--timeout``. Failures:
 Frames are written atomically, so neither a kill nor a retry leaves a partial frame. The run exits
 non-zero when any chunk failed for good, after the other chunks finished.
 
-Needs the ``farm`` extra (Dask): :mod:`neuralstyle.farm.cli` checks for it before importing this
-module.
+Needs the ``farm`` extra (Dask): :mod:`neuralstyle.farm.render_command` checks for it before
+importing this module.
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ import dask
 from distributed import Client, KilledWorker, Nanny, Scheduler, SpecCluster, as_completed
 
 from neuralstyle.errors import DeviceError, InputError, ModelError, NeuralStyleError
-from neuralstyle.farm.frames import chunk, format_frames
+from neuralstyle.farm.frame_ranges import chunk, format_frames
+from neuralstyle.farm.frame_renderer import FrameResult
+from neuralstyle.farm.job import RenderJob, output_paths
 from neuralstyle.farm.log import FrameLog
-from neuralstyle.farm.render import FrameResult, RenderJob, output_paths
-from neuralstyle.farm.render_process import ProcessSettings, RenderProcess
+from neuralstyle.farm.task_process import ProcessSettings, RenderProcess
 from neuralstyle.io.atomic import remove_stale_temps
 from neuralstyle.testing.faults import FaultPlan
 

@@ -17,8 +17,8 @@ Controls: several styles blend by mixing their statistics (a weighted mean of me
 deviations, which equals the paper's weighted sum of AdaIN outputs); spatial control gives each
 style a soft mask and blends the AdaIN targets per position (the content's statistics are taken
 over the whole frame, so soft masks blend smoothly); colour preservation wraps the whole thing
-(:mod:`neuralstyle.controls.colour`). Style statistics can be computed once and reused for every
-frame of a shot (:meth:`AdaINStylizer.style_statistics`).
+(:mod:`neuralstyle.controls.preserve_colour`). Style statistics can be computed once and reused
+for every frame of a shot (:meth:`AdaINStylizer.style_statistics`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from torch import Tensor
 from torch.nn.functional import pad
 
 from neuralstyle.controls.blend import mix, normalize_weights
-from neuralstyle.controls.colour import ColourMode, finish_colour, prepare_colour
+from neuralstyle.controls.preserve_colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.spatial import partition, resize_mask
 from neuralstyle.errors import DeviceError, InputError, ModelError, OutOfMemoryError
 from neuralstyle.methods.per_device import PerDevice

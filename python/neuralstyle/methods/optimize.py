@@ -51,7 +51,7 @@ from torch.nn.functional import interpolate
 from tqdm.auto import tqdm
 
 from neuralstyle.controls.blend import mix_layers, normalize_weights
-from neuralstyle.controls.colour import ColourMode, finish_colour, prepare_colour
+from neuralstyle.controls.preserve_colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.scale import resize_image, upsample_consistent
 from neuralstyle.controls.spatial import partition, resize_mask
 from neuralstyle.errors import InputError, OutOfMemoryError

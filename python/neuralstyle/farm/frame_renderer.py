@@ -1,12 +1,9 @@
 """The farm render loop: for each frame read the plate, manage colour, stylise, write atomically,
 verify, log.
 
-A :class:`RenderJob` is plain data (it travels to Dask workers by pickle). :func:`preflight`
-checks everything that can be checked before the first frame, so a bad range, a missing or
-corrupt input frame (pixels decoded, not only headers), an unknown colour space, an output that
-would overwrite an input or an unwritable output fails at once with nothing written.
 :class:`FrameRenderer` renders frames in one process; the network loads once per process
 (:mod:`neuralstyle.methods.builtin` keeps it) and stays loaded across frames and chunks.
+:func:`render_frames` is the one frame loop, for local renders and Dask worker processes alike.
 
 Stylisation is :func:`neuralstyle.stylize`, the node's own render, with the parameters the node
 would have at that frame (:mod:`neuralstyle.farm.keyframes`), so a farm frame equals the node's.
@@ -18,7 +15,7 @@ import json
 import os
 import resource
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,18 +25,15 @@ import numpy as np
 from neuralstyle import __version__
 from neuralstyle.api import stylize
 from neuralstyle.engine import determinism
-from neuralstyle.engine.request import StyleImage, StyleRequest
-from neuralstyle.errors import ImageIOError, InputError, NeuralStyleError
-from neuralstyle.farm.colour import ColourSettings, ColourStage
-from neuralstyle.farm.frames import format_frames
-from neuralstyle.farm.keyframes import Keyframes
+from neuralstyle.errors import ImageIOError, NeuralStyleError
+from neuralstyle.farm.colour_stage import ColourStage
+from neuralstyle.farm.job import RenderJob
 from neuralstyle.farm.log import timestamp
+from neuralstyle.farm.preflight import check_mask_size
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.atomic import remove_stale_temps
-from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 from neuralstyle.io.plates import (
     Plate,
-    WriteOptions,
     encoded_for_verify,
     is_lossy,
     read_plate,
@@ -47,44 +41,7 @@ from neuralstyle.io.plates import (
     write_plate,
 )
 
-__all__ = ["FrameRenderer", "Hooks", "RenderJob", "output_paths", "preflight", "render_frames"]
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    """One shot's render settings.
-
-    Attributes:
-        input: the plate sequence (``plate.####.exr``) or a still image.
-        output: the output sequence.
-        frames: the shot's frames (keyframes and ``--chunk`` refer to these).
-        keyframes: the node's parameters over time.
-        colour: OCIO settings (none: the node's own colour handling).
-        write: output depth, compression, quality.
-        mask: a mask sequence (its last channel; 0 keeps the source), or None.
-        keys: the keyframe file ``keyframes`` was read from, or None (no output may replace it).
-        device: ``auto``, ``cpu`` or ``cuda``.
-        skip_existing: leave frames whose output exists (and verifies, with ``verify``).
-        verify: read every written frame back and compare it with what was written.
-        method: ``builtin``, ``adain`` or ``optimize`` (None: from the style, as the API).
-        controls: the method's settings that do not animate, as :func:`neuralstyle.stylize`
-            takes them (``preserve_colour``, ``mask_mode``, ``seed``, ``init``, ``quality``,
-            ``style_weight``, ``steps``).
-    """
-
-    input: str
-    output: str
-    frames: tuple[int, ...]
-    keyframes: Keyframes
-    colour: ColourSettings = field(default_factory=ColourSettings)
-    write: WriteOptions = field(default_factory=WriteOptions)
-    mask: str | None = None
-    keys: str | None = None
-    device: str = "auto"
-    skip_existing: bool = False
-    verify: bool = False
-    method: str | None = None
-    controls: Mapping[str, Any] = field(default_factory=dict)
+__all__ = ["FrameRenderer", "FrameResult", "Hooks", "render_frames"]
 
 
 class Hooks(Protocol):
@@ -93,128 +50,6 @@ class Hooks(Protocol):
     def before_frame(self, frame: int) -> None: ...
 
     def before_rename(self, frame: int, tmp: Path) -> None: ...
-
-
-def output_paths(job: RenderJob, frames: list[int]) -> list[Path]:
-    """The output file of each frame."""
-    sequence = Sequence.parse(job.output)
-    return [sequence.path(f) for f in frames]
-
-
-def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
-    """Check ``frames`` of ``job`` before rendering any; make the output folder.
-
-    Every input and mask frame of ``frames`` is decoded in full (not only its header), and so is
-    every style file the keys name: a truncated or corrupt file fails here, before the first
-    frame is written. No output of ``frames`` may be a file the shot reads (any input or mask
-    frame of the shot, a style file, the keyframe file), compared as files, not as path text.
-
-    Raises:
-        InputError: bad patterns, options, parameters or colour spaces; an output that would
-            overwrite an input; a mask whose size is not the plate's.
-        ImageIOError: missing, truncated or corrupt input, mask or style files; an unwritable
-            output folder.
-    """
-    source = Sequence.parse(job.input)
-    target = Sequence.parse(job.output)
-    if target.is_still and len(job.frames) > 1:
-        raise InputError(
-            f"the output {job.output!r} has no frame token (####, %04d or @) "
-            f"but {len(job.frames)} frames are rendered"
-        )
-    job.write.check(target.path(frames[0] if frames else 0))
-    styles = _check_params(job)
-    stage = job.colour.check()
-    outputs = output_paths(job, frames)
-    check_no_overwrite(outputs, _files_read(job, styles))
-    _check_present(source, frames, "input")
-    if job.mask is not None:
-        _check_present(Sequence.parse(job.mask), frames, "mask")
-    for style in styles:
-        style.pixels()
-    _decode_inputs(job, frames)
-    make_output_folders(dict.fromkeys(p.parent for p in outputs))
-    return stage
-
-
-def _check_params(job: RenderJob) -> list[StyleImage]:
-    """Every key's value, as the node's parameter checks see it (styles and files resolved);
-    returns the style files the keys name."""
-    styles: dict[StyleImage, None] = {}
-    base = {name: curve.keys[0][1] for name, curve in job.keyframes.curves.items()}
-    for name, curve in job.keyframes.curves.items():
-        for _, value in curve.keys:
-            values = {**base, name: value}
-            request = StyleRequest.create(
-                values["style"],
-                values["second_style"] or None,
-                float(values["style_blend"]),
-                float(values["strength"]),
-                method=job.method,
-                stroke_scale=float(values["stroke_scale"]),
-                **job.controls,
-            )
-            for style in (request.style, request.second_style):
-                if isinstance(style, StyleImage):
-                    styles[style] = None
-    return list(styles)
-
-
-def _files_read(job: RenderJob, styles: list[StyleImage]) -> list[tuple[str, Path]]:
-    """``(what, path)`` of every file the shot reads; frames of the whole shot, not only this
-    chunk, since another chunk's inputs must survive this one's outputs."""
-    source = Sequence.parse(job.input)
-    files = [("the input", source.path(f)) for f in job.frames]
-    if job.mask is not None:
-        mask = Sequence.parse(job.mask)
-        files += [("the mask", mask.path(f)) for f in job.frames]
-    files += [("the style image", Path(style.label)) for style in styles]
-    if job.keys is not None:
-        files.append(("the keyframe file", Path(job.keys)))
-    return files
-
-
-def _check_present(sequence: Sequence, frames: list[int], what: str) -> None:
-    paths = {f: sequence.path(f) for f in frames}
-    missing = [f for f, p in paths.items() if not p.is_file()]
-    if missing:
-        raise ImageIOError(
-            f"missing {what} frame{'s' if len(missing) > 1 else ''} {format_frames(missing)} "
-            f"of {sequence.pattern} (e.g. {paths[missing[0]]})"
-        )
-
-
-def _decode_inputs(job: RenderJob, frames: list[int]) -> None:
-    """Decode every input and mask frame of ``frames`` (a still once), one at a time.
-
-    Headers alone miss a frame cut short or damaged inside its pixel data; decoding finds what
-    the format can detect (a cut file, a broken compressed chunk, a PNG CRC, a bad JPEG code),
-    never a flipped bit in raw, uncompressed pixels.
-    """
-    source = Sequence.parse(job.input)
-    mask = Sequence.parse(job.mask) if job.mask is not None else None
-    sizes: dict[Path, tuple[int, int]] = {}
-    for frame in frames:
-        plate = _decoded_size(sizes, source.path(frame), "")
-        if mask is not None:
-            path = mask.path(frame)
-            _check_mask_size(path, _decoded_size(sizes, path, "mask"), plate)
-
-
-def _decoded_size(sizes: dict[Path, tuple[int, int]], path: Path, what: str) -> tuple[int, int]:
-    if path not in sizes:
-        height, width = read_plate(path, what).pixels.shape[:2]
-        sizes[path] = (height, width)
-    return sizes[path]
-
-
-def _check_mask_size(path: Path, mask: tuple[int, ...], plate: tuple[int, ...]) -> None:
-    """Raise InputError when the mask ``path`` of size ``mask`` (height, width) is not the
-    plate's."""
-    if mask[:2] != plate[:2]:
-        raise InputError(
-            f"the mask {path} is {mask[1]}x{mask[0]} but the plate is {plate[1]}x{plate[0]}"
-        )
 
 
 @dataclass
@@ -347,7 +182,7 @@ class FrameRenderer:
             return None
         path = self.mask.path(frame)
         mask = read_plate(path, "mask").pixels[..., -1:]
-        _check_mask_size(path, mask.shape, plate.pixels.shape)
+        check_mask_size(path, mask.shape, plate.pixels.shape)
         return np.ascontiguousarray(mask)
 
     def _engine_input(self, plate: Plate) -> tuple[np.ndarray, bool]:

@@ -129,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--cluster and --scheduler exclude each other")
     start = time.perf_counter()
 
-    from neuralstyle.farm.frames import format_frames
+    from neuralstyle.farm.frame_ranges import format_frames
     from neuralstyle.farm.log import FrameLog
-    from neuralstyle.farm.render import preflight
+    from neuralstyle.farm.preflight import preflight
 
     stage = preflight(job, frames)
     with FrameLog(len(frames), args.log_format) as log:
@@ -192,10 +192,10 @@ def _blank_to_none(args: argparse.Namespace) -> None:
 
 
 def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
-    from neuralstyle.farm.colour import ColourSettings
-    from neuralstyle.farm.frames import parse_frames, restrict
+    from neuralstyle.farm.colour_stage import ColourSettings
+    from neuralstyle.farm.frame_ranges import parse_frames, restrict
+    from neuralstyle.farm.job import RenderJob
     from neuralstyle.farm.keyframes import Keyframes
-    from neuralstyle.farm.render import RenderJob
     from neuralstyle.farm.sequences import Sequence
     from neuralstyle.io.plates import WriteOptions
 
@@ -229,7 +229,7 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
 
 
 def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
-    from neuralstyle.farm.render import FrameRenderer, render_frames
+    from neuralstyle.farm.frame_renderer import FrameRenderer, render_frames
 
     return render_frames(
         FrameRenderer(job, stage),
@@ -247,7 +247,7 @@ def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -
             "--workers and --scheduler need Dask: pip install 'neuralstyle[farm]'"
         ) from None
     from neuralstyle.farm.dask_backend import ClusterSettings, render_distributed
-    from neuralstyle.farm.render_process import ProcessSettings
+    from neuralstyle.farm.task_process import ProcessSettings
 
     if args.retries < 0:
         raise InputError(f"--retries must be 0 or more, got {args.retries}")

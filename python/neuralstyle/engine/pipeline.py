@@ -20,7 +20,7 @@ adds over the background. Integer results are rounded once; half results are rou
 float16.
 
 In RGBA (premultiplied or straight), ``c`` is first filled where alpha is (nearly) 0 from the
-colour around it (:func:`~neuralstyle.engine.colour.edge_extend`, in the encoding the network
+colour around it (:func:`~neuralstyle.engine.edge_extend.edge_extend`, in the encoding the network
 sees), so the network sees no edge at the matte: the black (0/0) surround of a cut-out otherwise
 left a pale rim 3-8 px wide inside its edge. Pixels with alpha >= ``TRUSTED_ALPHA`` (1/16) keep
 their colour; images without alpha, or with alpha >= 1/16 everywhere, render as before.
@@ -36,9 +36,9 @@ import torch
 from torch import Tensor
 
 from neuralstyle.engine import determinism
-from neuralstyle.engine.colour import TRUSTED_ALPHA, edge_extend
 from neuralstyle.engine.device import device_errors
-from neuralstyle.engine.frames import Pixels, Rect
+from neuralstyle.engine.edge_extend import TRUSTED_ALPHA, edge_extend
+from neuralstyle.engine.pixels import Pixels, Rect
 from neuralstyle.engine.stylist import Progress, Stylist
 from neuralstyle.errors import InputError
 from neuralstyle.pixel_encoding import (
@@ -52,7 +52,7 @@ from neuralstyle.pixel_encoding import (
 if TYPE_CHECKING:
     from neuralstyle.controls.scale import RenderScale
 
-__all__ = ["Stylist", "render_frame"]
+__all__ = ["render_frame"]
 
 
 def render_frame(

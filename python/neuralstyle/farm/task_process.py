@@ -1,7 +1,7 @@
 """A render process that can be killed: the per-task timeout Dask lacks.
 
 A Dask task cannot be interrupted inside its worker (threads cannot be killed). So each worker
-process starts one render process (``python -m neuralstyle.farm.render_process``) and sends it
+process starts one render process (``python -m neuralstyle.farm.task_process``) and sends it
 chunks over a socket pair; the render process keeps the network loaded between chunks. A chunk
 that overruns its timeout gets the render process killed (SIGKILL) and :class:`TaskTimeoutError`
 raised; the next chunk starts a fresh one. Frames are written atomically, so a kill never leaves a
@@ -88,7 +88,7 @@ class RenderProcess:
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env.pop(name, None)
         s = self.settings
-        args = [sys.executable, "-m", "neuralstyle.farm.render_process", str(child.fileno())]
+        args = [sys.executable, "-m", "neuralstyle.farm.task_process", str(child.fileno())]
         args += ["--profile", s.profile]
         if s.threads is not None:
             args += ["--threads", str(s.threads)]
@@ -204,9 +204,9 @@ def _serve(conn: Connection) -> None:
     # 1 s, -X importtime) and applying the numerics profile happen before "ready", outside any
     # task's timeout.
     import neuralstyle._api_arrays  # what stylize() loads on its first call
-    import neuralstyle.engine.render
+    import neuralstyle.engine.pipeline
     import neuralstyle.methods.builtin  # noqa: F401  # these three are preloads
-    from neuralstyle.farm.render import FrameRenderer, render_frames
+    from neuralstyle.farm.frame_renderer import FrameRenderer, render_frames
 
     try:
         determinism.ensure()
@@ -238,7 +238,7 @@ def _serve(conn: Connection) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m neuralstyle.farm.render_process")
+    parser = argparse.ArgumentParser(prog="python -m neuralstyle.farm.task_process")
     parser.add_argument("fd", type=int)
     parser.add_argument("--profile", default="strict")
     parser.add_argument("--threads", type=int)

@@ -1,0 +1,65 @@
+"""A shot's render settings as plain data (:class:`RenderJob`: it travels to Dask workers by
+pickle), and where each frame goes.
+
+:mod:`neuralstyle.farm.preflight` checks a job before its first frame;
+:mod:`neuralstyle.farm.frame_renderer` renders its frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neuralstyle.farm.colour_stage import ColourSettings
+from neuralstyle.farm.keyframes import Keyframes
+from neuralstyle.farm.sequences import Sequence
+from neuralstyle.io.plates import (
+    WriteOptions,
+)
+
+__all__ = ["RenderJob", "output_paths"]
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One shot's render settings.
+
+    Attributes:
+        input: the plate sequence (``plate.####.exr``) or a still image.
+        output: the output sequence.
+        frames: the shot's frames (keyframes and ``--chunk`` refer to these).
+        keyframes: the node's parameters over time.
+        colour: OCIO settings (none: the node's own colour handling).
+        write: output depth, compression, quality.
+        mask: a mask sequence (its last channel; 0 keeps the source), or None.
+        keys: the keyframe file ``keyframes`` was read from, or None (no output may replace it).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        skip_existing: leave frames whose output exists (and verifies, with ``verify``).
+        verify: read every written frame back and compare it with what was written.
+        method: ``builtin``, ``adain`` or ``optimize`` (None: from the style, as the API).
+        controls: the method's settings that do not animate, as :func:`neuralstyle.stylize`
+            takes them (``preserve_colour``, ``mask_mode``, ``seed``, ``init``, ``quality``,
+            ``style_weight``, ``steps``).
+    """
+
+    input: str
+    output: str
+    frames: tuple[int, ...]
+    keyframes: Keyframes
+    colour: ColourSettings = field(default_factory=ColourSettings)
+    write: WriteOptions = field(default_factory=WriteOptions)
+    mask: str | None = None
+    keys: str | None = None
+    device: str = "auto"
+    skip_existing: bool = False
+    verify: bool = False
+    method: str | None = None
+    controls: Mapping[str, Any] = field(default_factory=dict)
+
+
+def output_paths(job: RenderJob, frames: list[int]) -> list[Path]:
+    """The output file of each frame."""
+    sequence = Sequence.parse(job.output)
+    return [sequence.path(f) for f in frames]
