@@ -23,16 +23,29 @@ atomically. One log line per file goes to stderr; the progress bar shows only on
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from neuralstyle import __version__
+from neuralstyle.api import styles, stylize
 from neuralstyle.command import PROG, CommandParser, run_command
+from neuralstyle.engine import determinism
+from neuralstyle.engine.request import StyleRequest
+from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import InputError
+from neuralstyle.farm.render_command import add_render_parser
+from neuralstyle.io.images import check_format, convert, read, write_image
+from neuralstyle.io.paths import check_no_overwrite, make_output_folders
+
+# Modules that load torch (about 1.2 s, -X importtime: engine.device, io.style_image, metrics,
+# sheet) are imported inside the commands that use them: `neuralstyle render` runs through this
+# module too, and must choose its GPU and threads before torch loads (farm/environment.py).
 from neuralstyle.params.options import add_param_options, given
 from neuralstyle.params.table import METHOD_OPTIONS, PROCESS_OPTIONS, STYLE_OPTIONS, by_name
 
@@ -99,10 +112,6 @@ def _build_parser() -> argparse.ArgumentParser:
     _device_option(sheet)
     sheet.set_defaults(run=_run_sheet)
 
-    from neuralstyle.farm.render_command import (
-        add_render_parser,  # light: no torch until the GPU is chosen
-    )
-
     add_render_parser(commands)
     return parser
 
@@ -123,15 +132,7 @@ def _frame_size(text: str) -> tuple[int, int]:
 
 
 def _run_stylize(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from neuralstyle.api import stylize
-    from neuralstyle.engine import determinism
-    from neuralstyle.engine.device import resolve_device
-    from neuralstyle.engine.request import StyleRequest
-    from neuralstyle.engine.style_source import StyleImage
-    from neuralstyle.io.images import read, write_image
-    from neuralstyle.io.paths import check_no_overwrite, make_output_folders
+    from neuralstyle.engine.device import resolve_device  # torch: see the imports
 
     values = given(args)
     if "style_blend" in values and "second_style" not in values:
@@ -184,8 +185,6 @@ def _run_stylize(args: argparse.Namespace) -> int:
 
 def _check_input(source: Path, target: Path, mask: np.ndarray | None) -> None:
     """Decode ``source`` in full and check it fits the mask and ``target``'s format."""
-    from neuralstyle.io.images import check_format, read
-
     pixels = _as_colour(read(source).pixels)
     if mask is not None and mask.shape[:2] != pixels.shape[:2]:
         raise InputError(
@@ -196,12 +195,8 @@ def _check_input(source: Path, target: Path, mask: np.ndarray | None) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    import json
-
     from neuralstyle import metrics
-    from neuralstyle.engine.device import resolve_device
-    from neuralstyle.io.images import convert, read
-    from neuralstyle.io.paths import check_no_overwrite
+    from neuralstyle.engine.device import resolve_device  # torch: see the imports
     from neuralstyle.io.style_image import read_style_file
 
     if args.output is not None:
@@ -257,8 +252,6 @@ def _as_colour(pixels: np.ndarray) -> np.ndarray:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from neuralstyle.api import styles
-
     rows = styles()
     width = max(len(s.name) for s in rows)
     for s in rows:
@@ -267,10 +260,7 @@ def _run_styles(args: argparse.Namespace) -> int:
 
 
 def _run_sheet(args: argparse.Namespace) -> int:
-    from neuralstyle.engine import determinism
-    from neuralstyle.engine.device import resolve_device
-    from neuralstyle.io.images import convert, read, write_image
-    from neuralstyle.io.paths import check_no_overwrite
+    from neuralstyle.engine.device import resolve_device  # torch: see the imports
     from neuralstyle.sheet import render_sheet
 
     check_no_overwrite([args.output], [("the input", args.input)])

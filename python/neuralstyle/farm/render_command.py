@@ -24,12 +24,27 @@ The lead registers it in :mod:`neuralstyle.cli` with :func:`add_render_parser`;
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
+
 from neuralstyle.command import PROG, CommandParser, run_command
 from neuralstyle.errors import InputError
+from neuralstyle.farm import environment
+from neuralstyle.farm.colour_stage import ColourSettings, ColourStage
+from neuralstyle.farm.frame_ranges import format_frames, parse_frames, restrict
+from neuralstyle.farm.frame_renderer import FrameRenderer, FrameResult, render_frames
+from neuralstyle.farm.job import RenderJob
+from neuralstyle.farm.keyframes import Keyframes
+from neuralstyle.farm.log import FrameLog
+from neuralstyle.farm.preflight import preflight
+from neuralstyle.farm.sequences import Sequence as FrameSequence
+from neuralstyle.farm.templates import expand_extra_args
+from neuralstyle.io.plates import WriteOptions
 from neuralstyle.params.options import add_param_options, given
 from neuralstyle.params.table import METHOD_OPTIONS, PROCESS_OPTIONS, STYLE_OPTIONS
 
@@ -115,8 +130,6 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run a parsed ``render`` command line; return the exit status (errors raise)."""
-    from neuralstyle.farm import environment
-
     _blank_to_none(args)
     _exit_on_sigterm()
     # First, before anything imports torch: the GPU and thread choice of this process.
@@ -128,10 +141,6 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster != "local" and args.scheduler is not None:
         raise InputError("--cluster and --scheduler exclude each other")
     start = time.perf_counter()
-
-    from neuralstyle.farm.frame_ranges import format_frames
-    from neuralstyle.farm.log import FrameLog
-    from neuralstyle.farm.preflight import preflight
 
     stage = preflight(job, frames)
     with FrameLog(len(frames), args.log_format) as log:
@@ -164,9 +173,6 @@ def run(args: argparse.Namespace) -> int:
 def _exit_on_sigterm() -> None:
     """A farm stops a task with SIGTERM: unwind (close the cluster, remove temporary files) and
     exit 143 instead of dying mid-write."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return
 
@@ -191,18 +197,11 @@ def _blank_to_none(args: argparse.Namespace) -> None:
             setattr(args, name, None)
 
 
-def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
-    from neuralstyle.farm.colour_stage import ColourSettings
-    from neuralstyle.farm.frame_ranges import parse_frames, restrict
-    from neuralstyle.farm.job import RenderJob
-    from neuralstyle.farm.keyframes import Keyframes
-    from neuralstyle.farm.sequences import Sequence
-    from neuralstyle.io.plates import WriteOptions
-
+def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
     if args.frames is not None:
         shot = parse_frames(args.frames)
     else:
-        source = Sequence.parse(args.input)
+        source = FrameSequence.parse(args.input)
         shot = source.frames_on_disk()
         if not shot:
             raise InputError(f"no frames of {args.input} found; give --frames")
@@ -228,9 +227,9 @@ def _job(args: argparse.Namespace) -> tuple[Any, list[int]]:
     return job, frames
 
 
-def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
-    from neuralstyle.farm.frame_renderer import FrameRenderer, render_frames
-
+def _run_local(
+    job: RenderJob, frames: list[int], stage: ColourStage | None, log: FrameLog
+) -> list[FrameResult]:
     return render_frames(
         FrameRenderer(job, stage),
         frames,
@@ -239,9 +238,13 @@ def _run_local(job: Any, frames: list[int], stage: Any, log: Any) -> list[Any]:
     )
 
 
-def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -> list[Any]:
+def _run_dask(
+    args: argparse.Namespace, job: RenderJob, frames: list[int], log: FrameLog
+) -> list[FrameResult]:
+    # Dask is the optional `farm` extra (distributed alone takes 0.28 s to import): only
+    # --workers and --scheduler load it.
     try:
-        import distributed  # noqa: F401  # the optional extra
+        import distributed  # noqa: F401
     except ImportError:
         raise InputError(
             "--workers and --scheduler need Dask: pip install 'neuralstyle[farm]'"
@@ -255,9 +258,7 @@ def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -
         raise InputError(f"--timeout must be positive, got {args.timeout:g}")
     gpus = tuple(g.strip() for g in (args.worker_gpus or "").split(",") if g.strip())
     if args.param_device == "cuda" and not gpus and args.scheduler is None:
-        from neuralstyle.farm.environment import visible_gpus
-
-        visible = visible_gpus()
+        visible = environment.visible_gpus()
         gpus = tuple(visible) if visible else tuple(str(i) for i in range(args.workers))
     settings = ClusterSettings(
         scheduler=args.scheduler,
@@ -282,8 +283,6 @@ def _run_dask(args: argparse.Namespace, job: Any, frames: list[int], log: Any) -
 
 
 def _key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
-    import yaml
-
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -299,8 +298,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     The job templates run it; it also takes their ``--extra-args TEXT`` (further options in one
     argument, :func:`neuralstyle.farm.templates.expand_extra_args`).
     """
-    from neuralstyle.farm.templates import expand_extra_args
-
     parser = CommandParser(prog=PROG, epilog=_EPILOG)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_render_parser(commands)
