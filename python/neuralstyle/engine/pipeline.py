@@ -38,9 +38,9 @@ from torch import Tensor
 from neuralstyle.engine import determinism
 from neuralstyle.engine.device import device_errors
 from neuralstyle.engine.edge_extend import TRUSTED_ALPHA, edge_extend
-from neuralstyle.engine.pixels import Pixels, Rect
+from neuralstyle.engine.mask import MaskUse, read_mask
+from neuralstyle.engine.pixels import Pixels, Rect, check_finite
 from neuralstyle.engine.stylist import Progress, Stylist
-from neuralstyle.errors import InputError
 from neuralstyle.pixel_encoding import (
     alpha_divisor,
     full_scale,
@@ -106,25 +106,23 @@ def render_frame(
     device = stylist.device
     determinism.ensure()
     with device_errors(device), torch.inference_mode():
-        weight = regions = None
+        use = MaskUse()
         if mask is not None and mask_rect is not None:
-            if stylist.request.mask_mode == "styles":
-                regions = _mask_weight(mask, mask_rect, src_rect, device)
-            else:
-                weight = _mask_weight(mask, mask_rect, inside, device)
-                if not bool(weight.any()):
-                    out_view.copy_from(src_view)
-                    return
+            mode = stylist.request.mask_mode
+            use = read_mask(mask, mask_rect, mode, source=src_rect, window=inside, device=device)
+            if use.weight is not None and not bool(use.weight.any()):
+                out_view.copy_from(src_view)
+                return
         source = src.to_planar(device)
         if is_float(src.dtype):
-            _check_finite(source, "image")
+            check_finite(source, "image")
 
         def stylise(image: Tensor) -> Tensor:
             return stylist(
                 image,
                 render_scale=render_scale,
                 frame_size=frame_size,
-                regions=regions,
+                regions=use.regions,
                 progress=progress,
             )
 
@@ -136,7 +134,7 @@ def render_frame(
             dtype=src.dtype,
             linear=scene_linear and is_float(src.dtype),
             premultiplied=premultiplied,
-            weight=weight,
+            weight=use.weight,
         )
         out_view.write(out)
 
@@ -187,31 +185,3 @@ def _stylise(
     if x.shape[0] == 4:
         out = torch.cat([out, x[3:, rows, cols]])
     return out
-
-
-def _mask_weight(mask: Pixels, mask_rect: Rect, region: Rect, device: torch.device) -> Tensor:
-    """The mask over ``region`` as float32 ``(h, w)`` in [0, 1]; 0 where the mask has no pixels."""
-    weight = torch.zeros((region.height, region.width), dtype=torch.float32, device=device)
-    covered = region.intersect(mask_rect)
-    if covered.empty:
-        return weight
-    values = mask.view(covered.within(mask_rect)).last_channel(device)
-    scale = full_scale(mask.dtype)
-    if scale != 1.0:
-        values = values / scale
-    _check_finite(values, "mask")
-    local = covered.within(region)
-    weight[local.top : local.bottom, local.left : local.right] = values.clamp(0.0, 1.0)
-    return weight
-
-
-def _check_finite(values: Tensor, what: str) -> None:
-    # One reduction pass: NaN propagates through min/max and infinities show up in them.
-    low, high = torch.aminmax(values)
-    if bool(torch.isfinite(low)) and bool(torch.isfinite(high)):
-        return
-    bad = int((~torch.isfinite(values)).sum())
-    raise InputError(
-        f"the {what} has {bad} NaN or infinite value{'s' if bad != 1 else ''}; "
-        "remove them upstream (e.g. with a clamp or NaN-removal node) before stylising"
-    )

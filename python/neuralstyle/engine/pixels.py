@@ -30,6 +30,7 @@ __all__ = [
     "Pixels",
     "Rect",
     "TensorPixels",
+    "check_finite",
 ]
 
 #: Pixel types the engine takes: OFX byte, short, half and float.
@@ -276,3 +277,17 @@ class CudaPixels:
 
     def fill_zero(self) -> None:
         self.tensor.zero_()
+
+
+def check_finite(values: Tensor, what: str) -> None:
+    """Raise InputError naming ``what`` when ``values`` (read from host memory) hold a NaN or an
+    infinity."""
+    # One reduction pass: NaN propagates through min/max and infinities show up in them.
+    low, high = torch.aminmax(values)
+    if bool(torch.isfinite(low)) and bool(torch.isfinite(high)):
+        return
+    bad = int((~torch.isfinite(values)).sum())
+    raise InputError(
+        f"the {what} has {bad} NaN or infinite value{'s' if bad != 1 else ''}; "
+        "remove them upstream (e.g. with a clamp or NaN-removal node) before stylising"
+    )

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from neuralstyle.engine.device import resolve_device
+from neuralstyle.engine.mask import at_working_size
 from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.engine.style_source import StyleImage
@@ -126,11 +127,6 @@ class Stylist:
         )
 
         r = self.request
-        if r.mask_mode == "styles" and regions is None:
-            raise InputError(
-                "mask mode styles chooses the style by the mask: connect a mask (1: style, "
-                "0: second style)"
-            )
         size = (int(image.shape[1]), int(image.shape[2]))
         frame = frame_size_of(size, render_scale, frame_size)
         scale = long_side_scale(render_scale, frame)
@@ -142,11 +138,7 @@ class Stylist:
             if grows
             else resize_image(image[None], working)
         )
-        masks = None
-        if regions is not None and r.mask_mode == "styles":
-            from neuralstyle.controls.spatial import inside_outside, resize_mask
-
-            masks = inside_outside(resize_mask(regions[None, None].to(x.dtype), working))
+        masks = at_working_size(r.mask_mode, regions, working, x.dtype)
         out = self.method.render(self, x, plan=plan, frame=frame, masks=masks, progress=progress)
         return resize_image(out, size)[0]
 
