@@ -1,4 +1,4 @@
-"""The parameter tables of README.md and docs/contract.md, written from the table.
+"""The parameter tables of README.md, docs/contract.md and docs/farm.md, written from the table.
 
     python -m neuralstyle.params.docs           # rewrite the tables
     python -m neuralstyle.params.docs --check   # exit 1 when a table is out of date
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from neuralstyle.params.table import ALL_METHODS, Param, engine_params, node_params
+from neuralstyle.params.table import ALL_METHODS, PARAMETERS, Param, engine_params, node_params
 
 __all__ = ["TABLES", "main", "render", "stale"]
 
@@ -87,10 +87,25 @@ def contract_table() -> str:
     return "\n".join(rows)
 
 
+def cli_table() -> str:
+    """docs/farm.md: the parameters' options of ``neuralstyle render`` (and ``stylize``)."""
+    rows = ["| option | node parameter | keys | methods | help |", "|---|---|---|---|---|"]
+    for p in PARAMETERS:
+        if p.flag is None:
+            continue
+        keys = {"linear": "interpolated", "step": "step"}.get(p.keyed or "", "constant")
+        node = p.label if p.node else "(command line only)"
+        # One option names a built-in style or a style file: the node's two parameters.
+        methods = "all (a file: adain, optimize)" if p.kind == "style" else _methods(p)
+        rows.append(f"| `{p.flag}` | {node} | {keys} | {methods} | {p.cli_help} |")
+    return "\n".join(rows)
+
+
 #: (file relative to the repository, table name, what writes it)
 TABLES: tuple[tuple[str, str, Callable[[], str]], ...] = (
     ("README.md", "node", node_table),
     ("docs/contract.md", "contract", contract_table),
+    ("docs/farm.md", "cli", cli_table),
 )
 
 
