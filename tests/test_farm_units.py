@@ -232,6 +232,7 @@ def test_farm_modules_import_no_torch() -> None:
     code = (
         "import sys, neuralstyle.farm.render_command, neuralstyle.farm.job,"
         " neuralstyle.farm.preflight, neuralstyle.farm.frame_renderer,"
+        " neuralstyle.farm.plate_channels, neuralstyle.farm.frame_stats,"
         " neuralstyle.farm.dask_backend, neuralstyle.farm.colour_stage,"
         " neuralstyle.farm.templates.opencue,"
         " neuralstyle.farm.templates.deadline, neuralstyle.io.plates, neuralstyle.io.ocio;"

@@ -7,13 +7,14 @@ verify, log.
 
 Stylisation is :func:`neuralstyle.stylize`, the node's own render, with the parameters the node
 would have at that frame (:mod:`neuralstyle.farm.keyframes`), so a farm frame equals the node's.
+:mod:`neuralstyle.farm.plate_channels` maps a plate's channels to the engine's and back;
+:mod:`neuralstyle.farm.frame_stats` describes the device and times and measures each frame.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from neuralstyle import __version__
 from neuralstyle.api import stylize
 from neuralstyle.engine import determinism
 from neuralstyle.errors import ImageIOError, NeuralStyleError
 from neuralstyle.farm.colour_stage import ColourStage
+from neuralstyle.farm.frame_stats import FrameMeter, describe_device
 from neuralstyle.farm.job import RenderJob
 from neuralstyle.farm.log import timestamp
+from neuralstyle.farm.plate_channels import engine_input, output_plate
 from neuralstyle.farm.preflight import check_mask_size
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.atomic import remove_stale_temps
@@ -98,7 +100,7 @@ class FrameRenderer:
         self.target = Sequence.parse(job.output)
         self.mask = Sequence.parse(job.mask) if job.mask else None
         self.profile = determinism.ensure()
-        self.device, self._header = _describe_device(job.device, self.profile)
+        self.device, self._header = describe_device(job.device, self.profile)
 
     def render(self, frame: int, hooks: Hooks | None = None) -> FrameResult:
         """Render ``frame`` (or skip it when its output exists and ``skip_existing`` is set).
@@ -117,53 +119,29 @@ class FrameRenderer:
         if hooks is not None:
             hooks.before_frame(frame)
         remove_stale_temps([out_path])
-        self._reset_peak()
-        clock = _Clock()
+        meter = FrameMeter(self.device)
         plate = read_plate(self.source.path(frame))
         mask = self._mask(frame, plate)
-        clock.lap("read")
+        meter.lap("read")
 
-        colour, has_alpha = self._engine_input(plate)
-        clock.lap("colour_in")
+        colour, has_alpha = engine_input(plate, self.stage)
+        meter.lap("colour_in")
         params = self.job.keyframes.at(frame)
-        styled = _stylize(
-            colour, params, mask, plate.premultiplied and self.stage is None, self.job
-        )
-        clock.lap("stylise")
-        if self.stage is not None:
-            styled = self.stage.from_engine(styled, plate.premultiplied and has_alpha)
-        out = self._output_plate(plate, styled)
-        clock.lap("colour_out")
+        # A colour stage hands the engine straight colour (it unpremultiplies before OCIO).
+        premultiplied = plate.premultiplied and self.stage is None
+        styled = _stylize(colour, params, mask, premultiplied, self.job)
+        meter.lap("stylise")
+        out = output_plate(plate, styled, self.stage, has_alpha)
+        meter.lap("colour_out")
 
-        attributes = {**self._header, **self._frame_header(frame, params)}
-        managed = self.stage is not None
-
-        def before_rename(tmp: Path) -> None:
-            if hooks is not None:
-                hooks.before_rename(frame, tmp)
-
-        write_plate(
-            out_path,
-            out,
-            self.job.write,
-            attributes=attributes,
-            colour_managed=managed,
-            before_rename=before_rename,
-        )
-        clock.lap("write")
+        self._write(frame, out_path, out, params, hooks)
+        meter.lap("write")
         if self.job.verify:
-            expected, tolerance = encoded_for_verify(out_path, out, self.job.write, managed)
-            verify_plate(
-                out_path,
-                expected,
-                shape=plate.pixels.shape[:2],
-                lossy=is_lossy(out_path, self.job.write),
-                tolerance=tolerance,
-            )
-            clock.lap("verify")
-        result.seconds = clock.total()
-        result.stages = clock.laps
-        result.peak_mem_mb = self._peak_mb()
+            self._verify(out_path, out, plate)
+            meter.lap("verify")
+        result.seconds = meter.total()
+        result.stages = meter.laps
+        result.peak_mem_mb = meter.peak_mb()
         result.finished = time.time()
         return result
 
@@ -185,34 +163,37 @@ class FrameRenderer:
         check_mask_size(path, mask.shape, plate.pixels.shape)
         return np.ascontiguousarray(mask)
 
-    def _engine_input(self, plate: Plate) -> tuple[np.ndarray, bool]:
-        """The colour the engine gets, and whether it carries alpha."""
-        colour = plate.pixels[..., : plate.colour]
-        if plate.colour in (1, 2):  # grey: the engine's 1-channel images are alpha-only
-            colour = colour[..., [0, 0, 0, 1] if plate.colour == 2 else [0, 0, 0]]
-        has_alpha = colour.shape[2] == 4
-        if self.stage is None:
-            return np.ascontiguousarray(colour), has_alpha
-        if colour.dtype.kind != "f":
-            colour = colour.astype(np.float32) / float(np.iinfo(colour.dtype).max)
-        return self.stage.to_engine(colour, plate.premultiplied), has_alpha
+    def _write(
+        self,
+        frame: int,
+        path: Path,
+        out: Plate,
+        params: dict[str, float | str],
+        hooks: Hooks | None,
+    ) -> None:
+        def before_rename(tmp: Path) -> None:
+            if hooks is not None:
+                hooks.before_rename(frame, tmp)
 
-    def _output_plate(self, plate: Plate, styled: np.ndarray) -> Plate:
-        names = ("R", "G", "B", "A")[: styled.shape[2]]
-        extra = plate.extra
-        if plate.colour >= 3:
-            names = tuple(plate.channels[: plate.colour])
-        if extra.shape[2] and extra.dtype != styled.dtype:
-            extra = extra.astype(np.float32) / float(np.iinfo(extra.dtype).max)
-        pixels = np.concatenate([styled, extra], axis=2) if extra.shape[2] else styled
-        formats = ("half",) * styled.shape[2] + plate.formats[plate.colour :]
-        return Plate(
-            pixels,
-            names + tuple(plate.channels[plate.colour :]),
-            styled.shape[2],
-            plate.premultiplied,
-            dict(plate.attributes),
-            formats,
+        write_plate(
+            path,
+            out,
+            self.job.write,
+            attributes={**self._header, **self._frame_header(frame, params)},
+            colour_managed=self.stage is not None,
+            before_rename=before_rename,
+        )
+
+    def _verify(self, path: Path, out: Plate, plate: Plate) -> None:
+        """Read ``path`` back and compare it with ``out`` as the file stores it."""
+        managed = self.stage is not None
+        expected, tolerance = encoded_for_verify(path, out, self.job.write, managed)
+        verify_plate(
+            path,
+            expected,
+            shape=plate.pixels.shape[:2],
+            lossy=is_lossy(path, self.job.write),
+            tolerance=tolerance,
         )
 
     def _frame_header(self, frame: int, params: dict[str, float | str]) -> dict[str, Any]:
@@ -227,20 +208,6 @@ class FrameRenderer:
             header.update(self.stage.describe())
             header["oiio:ColorSpace"] = self.stage.inverse.target.name
         return header
-
-    def _reset_peak(self) -> None:
-        import torch  # see _describe_device
-
-        if self.device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats()
-
-    def _peak_mb(self) -> float:
-        import torch  # see _describe_device
-
-        if self.device.startswith("cuda"):
-            return float(torch.cuda.max_memory_allocated()) / 2**20
-        # The process high-water mark (ru_maxrss is in KiB on Linux): on CPU, frames share it.
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _stylize(
@@ -264,50 +231,6 @@ def _stylize(
         device=job.device,
         **job.controls,
     )
-
-
-def _describe_device(name: str, profile: str) -> tuple[str, dict[str, Any]]:
-    """The device in words for the log, and the numerics header every output gets."""
-    # Not at module level: torch (about 1 s, -X importtime) reads the GPU and thread variables
-    # when it loads, so it waits for environment.prepare() (the package docstring says why).
-    import torch
-
-    from neuralstyle.engine.device import resolve_device
-
-    device = resolve_device(name)
-    if device.type == "cuda":
-        index = torch.cuda.current_device()
-        label = f"cuda:{index}"
-        hardware = torch.cuda.get_device_name(index)
-    else:
-        label = "cpu"
-        hardware = torch.backends.cpu.get_cpu_capability()
-    header = {
-        "neuralstyle:version": __version__,
-        "neuralstyle:profile": profile,
-        "neuralstyle:device": f"{label} {hardware}",
-        "neuralstyle:threads": torch.get_num_threads(),
-        "neuralstyle:torch": torch.__version__,
-        "neuralstyle:cuda": torch.version.cuda or "none",
-        "neuralstyle:cudnn": str(torch.backends.cudnn.version() or "none"),
-        "neuralstyle:mkldnn": 1 if torch.backends.mkldnn.enabled else 0,
-        "neuralstyle:visible_gpus": os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
-    }
-    return label, header
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.start = self.last = time.perf_counter()
-        self.laps: dict[str, float] = {}
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = now - self.last
-        self.last = now
-
-    def total(self) -> float:
-        return time.perf_counter() - self.start
 
 
 def render_frames(
