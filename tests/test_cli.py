@@ -3,7 +3,9 @@ the documented exit status."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -356,6 +358,26 @@ def test_quality_is_a_deprecated_spelling_of_optimize_quality(
     assert err[0] == "neuralstyle: warning: --quality is deprecated; use --optimize-quality"
     assert sum("warning" in line for line in err) == 1
     assert np.array_equal(read_image(old), read_image(new))
+
+
+def test_optimisation_shows_its_progress_on_a_terminal(
+    png: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Minutes per image: a bar with percent and ETA on a terminal (never in farm logs)."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    args = ["stylize", str(png), "--style", str(png), "--method", "optimize", "--steps", "2"]
+    assert main([*args, "-o", str(tmp_path / "o.png"), "--device", "cpu"]) == 0
+    assert re.search(r"\b100%\|", terminal.getvalue()), terminal.getvalue()[-500:]
+    plain = io.StringIO()  # not a terminal: log lines only
+    monkeypatch.setattr(sys, "stderr", plain)
+    assert main([*args, "-o", str(tmp_path / "p.png"), "--device", "cpu"]) == 0
+    assert "%|" not in plain.getvalue()
 
 
 def test_both_entry_points_report_errors_through_one_barrier(

@@ -22,6 +22,7 @@ from neuralstyle.errors import InputError
 from neuralstyle.io.images import read_image, write_image
 
 CPU = {"device": "cpu"}
+ADAIN = {"device": "cpu", "method": "adain"}
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ class TestRequest:
         write_image(path, painting)
         assert StyleRequest.create("mosaic").method == "builtin"
         assert StyleRequest.create(3).method == "builtin"
-        assert StyleRequest.create(painting).method == "adain"
-        assert StyleRequest.create(str(path)).method == "adain"
+        # An image means "Any image: fast" (issue 11): the trained network, not AdaIN.
+        assert StyleRequest.create(painting).method == "fast"
+        assert StyleRequest.create(str(path)).method == "fast"
         assert StyleRequest.create(path, method="optimize").method == "optimize"
 
     def test_params_ignore_what_the_method_does_not_read(self, tmp_path: Path) -> None:
@@ -96,7 +98,7 @@ class TestRequest:
     def test_builtin_refuses_an_image(self, painting: np.ndarray) -> None:
         with pytest.raises(InputError, match="builtin method takes a built-in style name"):
             StyleRequest.create(painting, method="builtin")
-        with pytest.raises(InputError, match="method adain or optimize"):
+        with pytest.raises(InputError, match="method fast, adain or optimize"):
             neuralstyle.stylize(painting, "cat.png", method="builtin")
 
     def test_node_needs_a_style_file(self) -> None:
@@ -110,7 +112,7 @@ class TestAdaIN:
     ) -> None:
         from neuralstyle.methods.adain import load_adain
 
-        out = neuralstyle.stylize(photo, painting, strength=0.5, **CPU)
+        out = neuralstyle.stylize(photo, painting, strength=0.5, **ADAIN)
         model = load_adain("cpu")
         x = torch.from_numpy(_f(photo)).permute(2, 0, 1)[None]
         s = resize_long_side(torch.from_numpy(_f(painting)).permute(2, 0, 1)[None], 128)
@@ -119,50 +121,50 @@ class TestAdaIN:
         expected = (direct[0].permute(1, 2, 0).numpy() * 255).round()
         assert np.abs(out.astype(np.float32) - expected).max() <= 1.0
         # Not a mix of pictures: half strength is no cross-fade of none and full.
-        full = neuralstyle.stylize(photo, painting, **CPU).astype(np.float32)
+        full = neuralstyle.stylize(photo, painting, **ADAIN).astype(np.float32)
         fade = (photo.astype(np.float32) + full) / 2
         assert np.abs(out - fade).mean() > 5.0
 
     def test_strength_zero_and_hard_mask_keep_the_source(
         self, photo: np.ndarray, painting: np.ndarray
     ) -> None:
-        assert np.array_equal(neuralstyle.stylize(photo, painting, strength=0, **CPU), photo)
+        assert np.array_equal(neuralstyle.stylize(photo, painting, strength=0, **ADAIN), photo)
         mask = np.zeros(photo.shape[:2], np.float32)
         mask[:, 64:] = 1.0
-        out = neuralstyle.stylize(photo, painting, mask=mask, **CPU)
+        out = neuralstyle.stylize(photo, painting, mask=mask, **ADAIN)
         assert np.array_equal(out[:, :64], photo[:, :64])
         assert np.abs(out[:, 64:].astype(int) - photo[:, 64:]).mean() > 10
 
     def test_two_styles_by_mask_and_by_blend(
         self, photo: np.ndarray, painting: np.ndarray, second_painting: np.ndarray
     ) -> None:
-        a = neuralstyle.stylize(photo, painting, **CPU).astype(np.float32)
-        b = neuralstyle.stylize(photo, second_painting, **CPU).astype(np.float32)
+        a = neuralstyle.stylize(photo, painting, **ADAIN).astype(np.float32)
+        b = neuralstyle.stylize(photo, second_painting, **ADAIN).astype(np.float32)
         mask = np.zeros(photo.shape[:2], np.float32)
         mask[:, :64] = 1.0
         split = neuralstyle.stylize(
-            photo, painting, second_style=second_painting, mask=mask, mask_mode="styles", **CPU
+            photo, painting, second_style=second_painting, mask=mask, mask_mode="styles", **ADAIN
         ).astype(np.float32)
         left, right = np.s_[:, :40], np.s_[:, 88:]  # away from the edge (receptive fields)
         assert np.abs(split[left] - a[left]).mean() < np.abs(split[left] - b[left]).mean() / 2
         assert np.abs(split[right] - b[right]).mean() < np.abs(split[right] - a[right]).mean() / 2
         ones = np.ones_like(mask)
         inside = neuralstyle.stylize(
-            photo, painting, second_style=second_painting, mask=ones, mask_mode="styles", **CPU
+            photo, painting, second_style=second_painting, mask=ones, mask_mode="styles", **ADAIN
         )
         assert np.abs(inside - a).max() <= 1.0
         blend0 = neuralstyle.stylize(
-            photo, painting, second_style=second_painting, style_blend=0.0, **CPU
+            photo, painting, second_style=second_painting, style_blend=0.0, **ADAIN
         )
         assert np.abs(blend0 - a).max() <= 1.0
         half = neuralstyle.stylize(
-            photo, painting, second_style=second_painting, style_blend=0.5, **CPU
+            photo, painting, second_style=second_painting, style_blend=0.5, **ADAIN
         ).astype(np.float32)
         assert np.abs(half - a).mean() > 3 and np.abs(half - b).mean() > 3
 
 
 class TestControls:
-    @pytest.mark.parametrize("method", ["builtin", "adain"])
+    @pytest.mark.parametrize("method", ["builtin", "adain", "fast"])
     def test_luminance_keeps_the_content_chroma(
         self, photo: np.ndarray, painting: np.ndarray, method: str
     ) -> None:
@@ -189,7 +191,7 @@ class TestControls:
             < np.abs(_f(plain).mean(axis=(0, 1)) - mean).sum()
         )
 
-    @pytest.mark.parametrize("method", ["builtin", "adain"])
+    @pytest.mark.parametrize("method", ["builtin", "adain", "fast"])
     def test_stroke_scale_makes_larger_strokes(
         self, photo: np.ndarray, painting: np.ndarray, method: str
     ) -> None:
@@ -201,7 +203,7 @@ class TestControls:
 
         assert detail(2.0) < 0.85 * detail(1.0)
 
-    @pytest.mark.parametrize("method", ["builtin", "adain"])
+    @pytest.mark.parametrize("method", ["builtin", "adain", "fast"])
     def test_proxy_looks_like_the_full_render_downsampled(
         self, photo: np.ndarray, painting: np.ndarray, method: str
     ) -> None:

@@ -83,37 +83,39 @@ def runs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[driver.Runs]:
     r = driver.Runs(built, tmp_path_factory.mktemp("methods"))
-    adain = {"method": "Any image: fast (AdaIN)", "styleFile": files["cat"]}
+    fast = {"method": "Any image: fast", "styleFile": files["cat"]}
     r.submit(
-        "adain",
+        "fast",
         {1: plate, 2: plate},
-        params={**adain, "preserveColour": "Luminance only", "strokeScale": 1.5},
+        params={**fast, "preserveColour": "Luminance only", "strokeScale": 1.5},
         keys={"strength": [(1, 0.5), (2, 1.0)]},
     )
     r.submit(
-        "adain-styles",
+        "fast-styles",
         {1: plate},
-        params={**adain, "secondStyleFile": files["rocket"], "maskMode": 1},
+        params={**fast, "secondStyleFile": files["rocket"], "maskMode": 1},
         mask={1: half_mask},
     )
-    r.submit("adain-proxy", {1: plate}, params=adain, render_scale=0.5)
-    r.submit("adain-full", {1: plate}, params=adain)
-    r.submit("adain-proxy-odd", {1: plate[: H - 1, : W - 1]}, params=adain, render_scale=0.5)
+    r.submit("fast-proxy", {1: plate}, params=fast, render_scale=0.5)
+    adain = {"method": "Any image: AdaIN (soft)", "styleFile": files["cat"], "strength": 0.5}
+    r.submit("adain", {1: plate}, params=adain)
+    r.submit("fast-full", {1: plate}, params=fast)
+    r.submit("fast-proxy-odd", {1: plate[: H - 1, : W - 1]}, params=fast, render_scale=0.5)
     wide = {1: wide_plate()}
     r.submit(
-        "adain-mlt",
+        "fast-mlt",
         wide,
-        params=adain,
+        params=fast,
         proxy_size=MLT_PROXY,
         rod="proxy",
         row_bytes="negative",
         dump_inputs=True,
     )
-    r.submit("adain-proxy-xy", wide, params=adain, proxy_size=MLT_PROXY)
+    r.submit("fast-proxy-xy", wide, params=fast, proxy_size=MLT_PROXY)
     r.submit(
         "missing-then-fixed",
         {1: plate, 2: plate},
-        params={**adain, "styleFile": "/nonexistent/painting.png"},
+        params={**fast, "styleFile": "/nonexistent/painting.png"},
         edits=[(2, "styleFile", files["cat"])],
     )
     optimize = {"method": 2, "styleFile": files["cat"], "quality": "Draft", "seed": 3}
@@ -170,8 +172,9 @@ def test_descriptor_has_the_method_params(built: driver.Built, tmp_path: Path) -
     params = driver.describe(built, tmp_path)["contexts"]["general"]["params"]
     assert params["method"]["options"] == [
         "Built-in styles",
-        "Any image: fast (AdaIN)",
+        "Any image: AdaIN (soft)",
         "Any image: best (optimisation)",
+        "Any image: fast",
     ]
     for name in ("styleFile", "secondStyleFile"):
         assert params[name]["kind"] == "string" and params[name]["default"] == ""
@@ -186,10 +189,10 @@ def test_descriptor_has_the_method_params(built: driver.Built, tmp_path: Path) -
     assert params["styleWeight"]["default"] == 30.0
 
 
-def test_adain_frames_equal_the_api(
+def test_fast_frames_equal_the_api(
     runs: driver.Runs, plate: np.ndarray, files: dict[str, Path]
 ) -> None:
-    result = ok(runs.get("adain"))
+    result = ok(runs.get("fast"))
     for time, strength in ((1, 0.5), (2, 1.0)):
         expected = neuralstyle.stylize(
             plate,
@@ -204,10 +207,18 @@ def test_adain_frames_equal_the_api(
     assert np.array_equal(result.output(2)[..., 3], plate[..., 3])  # alpha passes through
 
 
+def test_adain_still_renders_as_the_api(
+    runs: driver.Runs, plate: np.ndarray, files: dict[str, Path]
+) -> None:
+    """Comps saved with the AdaIN method keep rendering it (option 1 of the menu)."""
+    expected = neuralstyle.stylize(plate, files["cat"], method="adain", strength=0.5, device="cpu")
+    assert np.array_equal(ok(runs.get("adain")).output(1), expected)
+
+
 def test_mask_chooses_the_style(
     runs: driver.Runs, plate: np.ndarray, files: dict[str, Path], half_mask: np.ndarray
 ) -> None:
-    out = ok(runs.get("adain-styles")).output(1)
+    out = ok(runs.get("fast-styles")).output(1)
     expected = neuralstyle.stylize(
         plate,
         files["cat"],
@@ -220,8 +231,8 @@ def test_mask_chooses_the_style(
 
 
 def test_proxy_looks_like_the_full_render(runs: driver.Runs) -> None:
-    proxy = ok(runs.get("adain-proxy")).output(1)
-    full = ok(runs.get("adain-full")).output(1)
+    proxy = ok(runs.get("fast-proxy")).output(1)
+    full = ok(runs.get("fast-full")).output(1)
     assert proxy.shape == (H // 2, W // 2, 4)
 
     def display(x: np.ndarray) -> np.ndarray:
@@ -235,10 +246,10 @@ def test_proxy_looks_like_the_full_render(runs: driver.Runs) -> None:
 def test_proxy_of_an_odd_frame_knows_the_frame_size(runs: driver.Runs) -> None:
     # 47x63 at render scale 0.5 is a 24x32 image, as is 48x64: the plugin tells the engine
     # which (the Source's region of definition), and the engine renders the right frame
-    proxy = ok(runs.get("adain-proxy-odd")).output(1)
+    proxy = ok(runs.get("fast-proxy-odd")).output(1)
     assert proxy.shape == (H // 2, W // 2, 4)
-    assert [r["frame_size"] for r in runs.trace("adain-proxy-odd")] == [[H - 1, W - 1]]
-    assert [r["frame_size"] for r in runs.trace("adain-full")] == [[H, W]]
+    assert [r["frame_size"] for r in runs.trace("fast-proxy-odd")] == [[H - 1, W - 1]]
+    assert [r["frame_size"] for r in runs.trace("fast-full")] == [[H, W]]
 
 
 def test_mlt_proxy_of_an_odd_frame_knows_the_frame_size(
@@ -247,13 +258,13 @@ def test_mlt_proxy_of_an_odd_frame_knows_the_frame_size(
     # MLT hands 320x178 of a 641x359 frame at render scale (0.4992, 0.4958) and gives the Source's
     # region of definition in those pixels; a host that follows the spec gives the 641x359 frame.
     # The plugin reads both as that frame, scaling x by the x scale and y by the y scale.
-    mlt, spec = ok(runs.get("adain-mlt")), ok(runs.get("adain-proxy-xy"))
+    mlt, spec = ok(runs.get("fast-mlt")), ok(runs.get("fast-proxy-xy"))
     assert mlt.frame(1)["rod"] == [0, 0, *MLT_PROXY]
     assert spec.frame(1)["rod"] == [0, 0, WIDE[1], WIDE[0]]
     assert mlt.image(1, "Source")["render_scale"] == list(MLT_SCALE)
-    for name in ("adain-mlt", "adain-proxy-xy"):
+    for name in ("fast-mlt", "fast-proxy-xy"):
         assert [r["frame_size"] for r in runs.trace(name)] == [list(WIDE)], name
-    params = {"method": "adain", "style_file": str(files["cat"])}
+    params = {"method": "fast", "style_file": str(files["cat"])}
     expected = engine_render(mlt.dumped_source(1), params, MLT_SCALE, WIDE)
     assert np.array_equal(mlt.output(1), expected)
     assert np.array_equal(spec.output(1), expected)

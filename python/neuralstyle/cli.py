@@ -23,10 +23,11 @@ atomically. One log line per file goes to stderr; the progress bar shows only on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from neuralstyle import __version__
 from neuralstyle.api import styles, stylize
 from neuralstyle.command import PROG, CommandParser, run_command
 from neuralstyle.engine import determinism
+from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import InputError
@@ -160,14 +162,16 @@ def _run_stylize(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         image = read(source)
         pixels = _as_colour(image.pixels)
-        out = stylize(
-            pixels,
-            mask=mask,
-            render_scale=args.render_scale,
-            frame_size=args.frame_size,
-            premultiplied=image.premultiplied,
-            **values,
-        )
+        with _progress_bar(request, source.name) as progress:
+            out = stylize(
+                pixels,
+                mask=mask,
+                render_scale=args.render_scale,
+                frame_size=args.frame_size,
+                premultiplied=image.premultiplied,
+                progress=progress,
+                **values,
+            )
         write_image(target, out, premultiplied=image.premultiplied)
         fields = {
             "in": source,
@@ -181,6 +185,21 @@ def _run_stylize(args: argparse.Namespace) -> int:
         }
         tqdm.write(f"{PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _progress_bar(request: StyleRequest, name: str) -> Iterator[Callable[[float], None] | None]:
+    """Optimisation takes minutes per image: a bar with its percentage, elapsed time and ETA
+    (on a terminal only, like every bar here). The one-pass methods need none."""
+    if not method_for(request.method).reports_progress:
+        yield None
+        return
+    with tqdm(total=100, desc=name, unit="%", disable=None, file=sys.stderr, leave=False) as bar:
+
+        def progress(fraction: float) -> None:
+            bar.update(round(100 * fraction) - bar.n)
+
+        yield progress
 
 
 def _check_input(source: Path, target: Path, mask: np.ndarray | None) -> None:

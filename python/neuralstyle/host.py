@@ -158,12 +158,13 @@ def purge_caches() -> None:
     import torch  # not at module level: see render(); here it is loaded already (checked above)
 
     from neuralstyle.engine import stylist
-    from neuralstyle.methods import adain, builtin
+    from neuralstyle.methods import adain, builtin, fast
     from neuralstyle.models import encoder
 
     stylist.clear_cache()
     builtin.clear_cache()
     adain.clear_cache()
+    fast.clear_cache()
     encoder.clear_cache()
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()

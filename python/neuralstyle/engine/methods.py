@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from neuralstyle.engine.stylist import Progress, Stylist
     from neuralstyle.methods.adain import StyleStatistics
 
-__all__ = ["AdaIN", "Builtin", "Method", "Optimize", "method_for"]
+__all__ = ["AdaIN", "Builtin", "Fast", "Method", "Optimize", "method_for"]
 
 
 class Method(ABC):
@@ -44,10 +44,12 @@ class Method(ABC):
         proxy: how it renders a proxy (:func:`neuralstyle.controls.scale.stroke_plan`; measured
             per method in benchmarks/bm_methods.py).
         colour_modes: the ``preserve_colour`` values it honours.
+        reports_progress: it takes long enough to report progress (and to be stopped).
     """
 
     name: ClassVar[str]
     proxy: ClassVar[ProxyMode]
+    reports_progress: ClassVar[bool] = False
     colour_modes: ClassVar[tuple[str, ...]] = choice_values("preserve_colour")
 
     def __init__(self) -> None:
@@ -91,8 +93,7 @@ class Builtin(Method):
 
     def working_size(self, plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
         # The network has no style image to scale: its strokes scale with the working size.
-        h, w = plan.working_size
-        return max(1, round(h / stroke_scale)), max(1, round(w / stroke_scale))
+        return _strokes_by_working_size(plan, stroke_scale)
 
     def render(
         self,
@@ -176,6 +177,7 @@ class Optimize(Method):
 
     name = "optimize"
     proxy = "scaled"
+    reports_progress = True
 
     def render(
         self,
@@ -232,7 +234,55 @@ class Optimize(Method):
         return out
 
 
-_METHODS: dict[str, Method] = {m.name: m for m in (Builtin(), AdaIN(), Optimize())}
+class Fast(Method):
+    """Any style image in one pass, with a network trained for it (Ghiasi et al. 2017)."""
+
+    name = "fast"
+    proxy = "exact"
+
+    def working_size(self, plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
+        # The predictor sees every style at the size it was trained at; the transformer paints
+        # strokes of a fixed size in working pixels, so stroke scale moves the working size.
+        return _strokes_by_working_size(plan, stroke_scale)
+
+    def render(
+        self,
+        stylist: Stylist,
+        x: Tensor,
+        *,
+        plan: StrokePlan,
+        frame: tuple[int, int],
+        masks: list[Tensor] | None,
+        progress: Progress | None,
+    ) -> Tensor:
+        from neuralstyle.controls.preserve_colour import finish_colour, prepare_colour
+        from neuralstyle.methods.fast import STYLE_SIDE, load_fast
+
+        r = stylist.request
+        model = load_fast(stylist.device)
+        colour = cast("ColourMode", r.preserve_colour)
+        images, weights = stylist.style_images(STYLE_SIDE)
+        content, prepared = prepare_colour(x, images, colour)
+        vectors = []
+        for source, image in zip(stylist.styles, prepared, strict=True):
+            if colour == "none":  # otherwise each style is recoloured to the frame
+                key = ("fast", cast("StyleImage", source).key)
+                vectors.append(stylist.cached(key, functools.partial(model.style_vector, image)))
+            else:
+                vectors.append(model.style_vector(image))
+        out = model.stylize(
+            content, vectors, strength=r.strength, style_weights=weights, masks=masks
+        )
+        finished: Tensor = finish_colour(out, x, colour)
+        return finished
+
+
+def _strokes_by_working_size(plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
+    h, w = plan.working_size
+    return max(1, round(h / stroke_scale)), max(1, round(w / stroke_scale))
+
+
+_METHODS: dict[str, Method] = {m.name: m for m in (Builtin(), AdaIN(), Optimize(), Fast())}
 
 
 def method_for(name: object) -> Method:

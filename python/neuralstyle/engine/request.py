@@ -12,10 +12,11 @@ method        style                   controls
 ============  ======================  ===========================================================
 builtin       a built-in style        strength (pixel mix), blend, mask, two styles by mask,
                                       colour ``luminance``, stroke scale
-adain         any image               strength (the paper's feature-space alpha), blend, mask,
-                                      two styles by mask, colour ``luminance``/``histogram``,
-                                      stroke scale
-optimize      any image               all of adain's (strength is a pixel mix), plus seed, init,
+fast          any image               strength (style-vector interpolation, then pixel mix),
+                                      blend, mask, two styles by mask, colour
+                                      ``luminance``/``histogram``, stroke scale
+adain         any image               as fast, but strength is the feature-space alpha
+optimize      any image               all of fast's (strength is a pixel mix), plus seed, init,
                                       quality (steps), style weight
 ============  ======================  ===========================================================
 """
@@ -75,9 +76,9 @@ class StyleRequest:
     """One render's settings, already checked. Build it with :meth:`create` or :meth:`from_params`.
 
     Attributes:
-        method: ``"builtin"``, ``"adain"`` or ``"optimize"``.
+        method: ``"builtin"``, ``"fast"``, ``"adain"`` or ``"optimize"``.
         style: the built-in :class:`~neuralstyle.models.styles.Style` (builtin) or a
-            :class:`StyleImage` (adain, optimize).
+            :class:`StyleImage` (fast, adain, optimize).
         second_style: a style to blend towards (or, with ``mask_mode="styles"``, the style
             outside the mask), or None.
         style_blend: weight of ``second_style`` in [0, 1]; 0.0 whenever there is no second style
@@ -131,7 +132,7 @@ class StyleRequest:
 
         ``style`` is a built-in style (name, index) or, for the arbitrary-style methods, an image
         (a path or an array). ``method`` None picks ``"builtin"`` for a built-in style and
-        ``"adain"`` for an image. ``second_style`` of None or ``""`` means none.
+        ``"fast"`` for an image. ``second_style`` of None or ``""`` means none.
 
         Raises:
             InputError: an unknown style, method or option; a number out of range; an option the
@@ -142,7 +143,7 @@ class StyleRequest:
             # A string that is not a path is meant as a built-in name (a typo then gets "did you
             # mean"); images and paths mean the fast arbitrary-style method.
             image = isinstance(style, (np.ndarray, StyleImage)) or looks_like_file(style)
-            method = "adain" if image and not is_builtin_name(style) else "builtin"
+            method = "fast" if image and not is_builtin_name(style) else "builtin"
         how = method_for(method)
         given = {
             "seed": seed,
@@ -251,7 +252,7 @@ class StyleRequest:
         if colour not in method.colour_modes:
             raise InputError(
                 "preserve_colour histogram recolours the style image, and the built-in styles "
-                "have none: use luminance, or method adain or optimize with a style image"
+                "have none: use luminance, or method fast, adain or optimize with a style image"
             )
         mask_mode = checks.choice("mask_mode", options["mask_mode"])
         if mask_mode == "styles" and second is None:
@@ -287,7 +288,7 @@ class StyleRequest:
                 ):
                     raise InputError(
                         f"{name}: the builtin method takes a built-in style name; for a style "
-                        "image use method adain or optimize"
+                        "image use method fast, adain or optimize"
                     )
             first: Style | StyleImage = builtin_style("style", style)
             second = None if no_second else builtin_style("second_style", second_style)
