@@ -130,7 +130,10 @@ def runs(
         "failed-frames",
         {t: inputs["uint16-RGBA"] for t in (1, 2, 3)},
         params={**base, "strength": 5},
-        edits=[(2, "failedFrame", "Source"), (3, "failedFrame", "Error colour (magenta)")],
+        edits=[
+            (2, "failedFrame", "Transparent black"),
+            (3, "failedFrame", "Error colour (magenta)"),
+        ],
         extra=("--keep-failed",),
     )
     r.submit(
@@ -411,9 +414,9 @@ def test_a_failed_frame_shows_what_the_node_says(
     frames = [result.frame(t) for t in (1, 2, 3)]
     assert not any(f["ok"] for f in frames)
     assert all("strength" in f["persistent"]["text"] for f in frames)
-    black, source, magenta = (np.load(f["failed_output"]) for f in frames)
+    source, black, magenta = (np.load(f["failed_output"]) for f in frames)
+    np.testing.assert_array_equal(source, inputs["uint16-RGBA"])  # the default
     assert black.dtype == np.uint16 and (black == 0).all()
-    np.testing.assert_array_equal(source, inputs["uint16-RGBA"])
     assert (magenta == np.array([65535, 0, 65535, 65535], np.uint16)).all()
     assert not result.frame_path("frame", 1).exists()
 

@@ -13,7 +13,7 @@ namespace neuralstyle {
 
 enum class FailedFrameFill { kBlack, kSource, kErrorColour };
 
-// The parameter's value ("black", "source", "error"); anything else reads as black.
+// The parameter's value ("source", "black", "error"); anything else reads as black.
 FailedFrameFill parse_failed_frame_fill(const std::string &value);
 
 // Fills `window` of `dst` (CPU memory; a CUDA buffer is left to the host): transparent black,

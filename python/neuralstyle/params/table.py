@@ -244,14 +244,14 @@ PARAMETERS: tuple[Param, ...] = (
         flag="--device", cli_help="default: auto", group="process",
     ),
     Param(
-        "failed_frame", "failedFrame", "Failed frame shows", "choice", "black",
+        "failed_frame", "failedFrame", "Failed frame shows", "choice", "source",
         "What the Output holds when a frame fails (a missing style file, bad pixels, out of "
-        "memory): hosts that ignore the failure (MLT, Kdenlive, Shotcut) show this instead of "
-        "whatever their buffer held. Transparent black; the Source unchanged; or an opaque "
-        "magenta that no review misses. The node reports the error either way.",
+        "memory), for hosts that ignore the failure and show it (MLT, Kdenlive, Shotcut): the "
+        "Source unchanged (what MLT showed before this setting), transparent black, or an "
+        "opaque magenta that no review misses. The node reports the error either way.",
         options=(
-            Option("black", "Transparent black"),
             Option("source", "Source"),
+            Option("black", "Transparent black"),
             Option("error", "Error colour (magenta)"),
         ),
         group="node", reader="plugin",
