@@ -257,6 +257,31 @@ class TestOptimize:
                 photo[::2, ::2].copy(), painting, method="optimize", steps=10, progress=stop, **CPU
             )
 
+    def test_working_resolution_runs_smaller_and_keeps_the_strokes(
+        self, photo: np.ndarray, painting: np.ndarray, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from neuralstyle.methods import optimize
+
+        seen: list[tuple[tuple[int, ...], int]] = []
+        original = optimize.stylize_optimize
+
+        def spy(content: torch.Tensor, styles: list[torch.Tensor], **kw: object) -> torch.Tensor:
+            seen.append((tuple(content.shape[-2:]), int(kw["style_long_side"])))  # type: ignore[call-overload]
+            return original(content, styles, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(optimize, "stylize_optimize", spy)
+        kw = {"method": "optimize", "steps": 2, **CPU}
+        full = neuralstyle.stylize(photo, painting, **kw)
+        half = neuralstyle.stylize(photo, painting, working_resolution=0.5, **kw)
+        assert half.shape == full.shape == photo.shape
+        (full_size, full_style), (half_size, half_style) = seen
+        assert full_size == photo.shape[:2] and half_size == (64, 64)
+        assert half_style * 2 == full_style  # the style shrinks with the frame: same strokes
+        with pytest.raises(InputError, match=r"working_resolution must be from 0\.05 to 1"):
+            neuralstyle.stylize(photo, painting, working_resolution=2.0, **kw)
+        with pytest.raises(InputError, match="working_resolution: only for method optimize"):
+            neuralstyle.stylize(photo, painting, working_resolution=0.5, **CPU)
+
 
 class TestCLI:
     def test_adain_file_equals_the_api(

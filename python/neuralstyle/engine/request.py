@@ -89,9 +89,10 @@ class StyleRequest:
         stroke_scale: stroke size relative to the full-resolution frame (1: as painted).
         mask_mode: ``"strength"`` (the mask limits the effect) or ``"styles"`` (the mask's
             inside gets ``style``, its outside ``second_style``).
-        seed, init, quality, style_weight, steps: optimisation only (None for other methods):
-            noise seed, start image, preset, weight of the style loss, and evaluations per
-            pyramid level (None: the quality preset's).
+        seed, init, quality, style_weight, steps, working_resolution: optimisation only (None
+            for other methods): noise seed, start image, preset, weight of the style loss,
+            evaluations per pyramid level (None: the quality preset's), and the fraction of the
+            frame's resolution it runs at (None: all of it).
     """
 
     style: Style | StyleImage
@@ -108,6 +109,7 @@ class StyleRequest:
     quality: str | None = None
     style_weight: float | None = None
     steps: int | None = None
+    working_resolution: float | None = None
 
     @classmethod
     def create(
@@ -127,6 +129,7 @@ class StyleRequest:
         quality: str | None = None,
         style_weight: float | None = None,
         steps: int | None = None,
+        working_resolution: float | None = None,
     ) -> StyleRequest:
         """Check the values and resolve styles.
 
@@ -151,6 +154,7 @@ class StyleRequest:
             "quality": quality,
             "style_weight": style_weight,
             "steps": steps,
+            "working_resolution": working_resolution,
         }
         unread = [k for k in _OPTIMIZE_ONLY if given[k] is not None and k not in how.reads]
         if unread:
@@ -170,6 +174,7 @@ class StyleRequest:
             quality=quality,
             style_weight=style_weight,
             steps=steps,
+            working_resolution=working_resolution,
         )
 
     @classmethod
@@ -231,6 +236,7 @@ class StyleRequest:
             quality=read("quality"),
             style_weight=read("style_weight"),
             steps=None,
+            working_resolution=read("working_resolution"),
         )
 
     @classmethod
@@ -324,6 +330,9 @@ class StyleRequest:
             "quality": checks.choice("quality", options["quality"] or checks.default("quality")),
             "style_weight": None if weight is None else checks.number("style_weight", weight),
             "steps": steps,
+            "working_resolution": None
+            if options["working_resolution"] is None
+            else checks.number("working_resolution", options["working_resolution"]),
         }
 
     @property

@@ -130,7 +130,14 @@ class Stylist:
         size = (int(image.shape[1]), int(image.shape[2]))
         frame = frame_size_of(size, render_scale, frame_size)
         scale = long_side_scale(render_scale, frame)
-        plan = stroke_plan(frame, scale, r.stroke_scale, proxy=self.method.proxy)
+        # A working resolution below 1 caps the pixels the method works on; stroke_plan then
+        # shrinks the style with the frame, so strokes keep their size on the frame.
+        cap = None
+        if r.working_resolution is not None and r.working_resolution < 1.0:
+            cap = max(1, round(r.working_resolution**2 * frame[0] * frame[1]))
+        plan = stroke_plan(
+            frame, scale, r.stroke_scale, proxy=self.method.proxy, max_working_pixels=cap
+        )
         working = self.method.working_size(plan, r.stroke_scale)
         grows = working[0] >= size[0] and working[1] >= size[1]
         x = (

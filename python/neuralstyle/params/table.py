@@ -232,6 +232,16 @@ PARAMETERS: tuple[Param, ...] = (
         group="method",
     ),
     Param(
+        "working_resolution", "workingResolution", "Working resolution", "double", 1.0,
+        "Optimisation only: the fraction of the frame's resolution it runs at (0.5: a quarter of "
+        "the pixels, about 4x faster), then scaled up; strokes keep their size on the frame. For "
+        "trying a style on a plate before the full render.",
+        methods=("optimize",), hard=(0.05, 1.0), slider=(0.1, 1.0), increment=0.05, digits=2,
+        flag="--working-resolution",
+        cli_help="optimize: fraction of the frame's resolution to run at (default 1)",
+        group="method",
+    ),
+    Param(
         "steps", "steps", "Steps", "integer", None,
         "Optimisation only: evaluations per pyramid level (default: the Quality preset's).",
         methods=("optimize",), hard=(1, 100_000), node=False,
