@@ -1,7 +1,7 @@
 """Time per frame and peak memory of each method at 512, 1080p and 4K, through the whole engine.
 
     PYTHONPATH=python .venv/bin/python benchmarks/bm_method_speed.py [--device cpu|cuda]
-        [--sizes 512,1080p,4k] [--methods builtin,adain,optimize] [--repeats 5] [--threads 2]
+        [--sizes 512,1080p,4k] [--methods builtin,fast,adain,optimize] [--repeats 5] [--threads 2]
 
 What is timed: one :func:`neuralstyle.stylize` call on a scene-linear float32 RGBA plate
 (scikit-image's astronaut scaled to the size, premultiplied, alpha 1), the style a photograph
@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 SIZES = {"512": (512, 512), "1080p": (1080, 1920), "4k": (2160, 3840)}
-METHODS = ("builtin", "adain", "optimize")
+METHODS = ("builtin", "fast", "adain", "optimize")
 _OPTIMIZE_STEPS = 200  # the "standard" preset: evaluations per pyramid level
 
 
