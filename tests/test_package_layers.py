@@ -12,7 +12,7 @@ LAYERS = [
     ["errors", "tensor_words", "pixel_encoding", "cache", "params.table", "params.checks",
      "testing", "io"],
     ["ops", "models", "losses"],
-    ["methods", "controls"],
+    ["methods", "controls", "temporal"],
     ["engine"],
     ["api", "_api_arrays"],
     ["farm"],

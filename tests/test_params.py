@@ -72,12 +72,12 @@ def _subparser(name: str) -> argparse.ArgumentParser:
 
 
 @pytest.mark.parametrize("command", ["stylize", "render"])
-def test_every_parameter_with_a_flag_is_an_option_of_both_commands(command: str) -> None:
+def test_every_parameter_with_a_flag_is_an_option_of_the_commands(command: str) -> None:
     parser = _subparser(command)
     options = {o: a for a in parser._actions for o in a.option_strings}
     for p in PARAMETERS:
-        if p.flag is None:
-            continue
+        if p.flag is None or (command == "stylize" and p.group == "temporal"):
+            continue  # temporal stability needs a shot: render only
         action = options[p.flag]
         assert action.help == p.cli_help
         if p.kind == "choice":

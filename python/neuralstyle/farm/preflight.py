@@ -12,7 +12,7 @@ from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import ImageIOError, InputError
 from neuralstyle.farm.colour_stage import ColourStage
 from neuralstyle.farm.frame_ranges import format_frames
-from neuralstyle.farm.job import RenderJob, output_paths
+from neuralstyle.farm.job import RenderJob, output_paths, with_handles
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 from neuralstyle.io.plates import (
@@ -48,12 +48,13 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
     stage = job.colour.check()
     outputs = output_paths(job, frames)
     check_no_overwrite(outputs, _files_read(job, styles))
-    _check_present(source, frames, "input")
+    reads = with_handles(job, frames)  # a temporal window reads frames outside the chunk
+    _check_present(source, reads, "input")
     if job.mask is not None:
-        _check_present(Sequence.parse(job.mask), frames, "mask")
+        _check_present(Sequence.parse(job.mask), reads, "mask")
     for style in styles:
         style.pixels()
-    _decode_inputs(job, frames)
+    _decode_inputs(job, reads)
     make_output_folders(dict.fromkeys(p.parent for p in outputs))
     return stage
 

@@ -45,8 +45,14 @@ from neuralstyle.farm.preflight import preflight
 from neuralstyle.farm.sequences import Sequence as FrameSequence
 from neuralstyle.farm.templates import expand_extra_args
 from neuralstyle.io.plates import WriteOptions
+from neuralstyle.params.checks import hard_range, number_in
 from neuralstyle.params.options import add_param_options, given
-from neuralstyle.params.table import METHOD_OPTIONS, PROCESS_OPTIONS, STYLE_OPTIONS
+from neuralstyle.params.table import (
+    METHOD_OPTIONS,
+    PROCESS_OPTIONS,
+    STYLE_OPTIONS,
+    TEMPORAL_OPTIONS,
+)
 
 __all__ = ["add_render_parser", "main", "run"]
 
@@ -74,6 +80,9 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
 
     method = parser.add_argument_group("method (constant over the shot)")
     add_param_options(method, METHOD_OPTIONS, blank_is_unset=True)
+
+    temporal = parser.add_argument_group("temporal stability (constant over the shot)")
+    add_param_options(temporal, TEMPORAL_OPTIONS, blank_is_unset=True)
 
     colour = parser.add_argument_group("colour (OpenColorIO)")
     colour.add_argument("--ocio", metavar="CONFIG", help="file or ocio://default (default $OCIO)")
@@ -223,8 +232,23 @@ def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
         verify=args.verify,
         method=method.pop("method", None),
         controls=method,
+        **_temporal(given(args, TEMPORAL_OPTIONS)),
     )
     return job, frames
+
+
+def _temporal(values: dict[str, Any]) -> dict[str, Any]:
+    """``--temporal`` and ``--temporal-amount``, checked against the table."""
+    low, high = hard_range("temporal")
+    radius = int(values.get("temporal", 0))
+    if not low <= radius <= high:
+        raise InputError(f"--temporal must be from {low:g} to {high:g}, got {radius}")
+    if "temporal_amount" in values and not radius:
+        raise InputError("--temporal-amount needs --temporal")
+    amount = number_in(
+        "--temporal-amount", values.get("temporal_amount", 1.0), *hard_range("temporal_amount")
+    )
+    return {"temporal": radius, "temporal_amount": amount}
 
 
 def _run_local(

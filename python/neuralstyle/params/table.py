@@ -23,6 +23,7 @@ __all__ = [
     "PARAMETERS",
     "PROCESS_OPTIONS",
     "STYLE_OPTIONS",
+    "TEMPORAL_OPTIONS",
     "Option",
     "Param",
     "by_name",
@@ -92,7 +93,7 @@ class Param:
     none_option: str | None = None
     flag: str | None = None
     cli_help: str = ""
-    group: Literal["style", "method", "process", "node"] = "style"
+    group: Literal["style", "method", "temporal", "process", "node"] = "style"
     reader: Reader = "engine"
     node: bool = True
     keyed: Literal["linear", "step"] | None = None
@@ -248,6 +249,20 @@ PARAMETERS: tuple[Param, ...] = (
         flag="--steps", cli_help="optimize: evaluations per pyramid level", group="method",
     ),
     Param(
+        "temporal", "temporal", "Temporal stability", "integer", 0,
+        "Frames either side whose stylisations, warped into this frame by the plate's optical "
+        "flow, steady it (0: off). Any frame still renders alone, in any chunk, to the same bits.",
+        hard=(0, 8), node=False, flag="--temporal",
+        cli_help="frames either side that steady each frame (0: off, the default; try 2)",
+        group="temporal",
+    ),
+    Param(
+        "temporal_amount", "temporalAmount", "Stability amount", "double", 1.0,
+        "How much of the steadied picture replaces the frame's own stylisation.",
+        hard=(0.0, 1.0), node=False, flag="--temporal-amount",
+        cli_help="with --temporal: 0 to 1 (default 1)", group="temporal",
+    ),
+    Param(
         "device", "device", "Device", "choice", "auto",
         "Where the network runs. Auto: the GPU when there is one, else the CPU.",
         options=(Option("auto", "Auto"), Option("cpu", "CPU"), Option("cuda", "CUDA")),
@@ -273,6 +288,7 @@ PARAMETERS: tuple[Param, ...] = (
 STYLE_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "style")
 METHOD_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "method")
 PROCESS_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "process")
+TEMPORAL_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "temporal")
 
 
 def by_name() -> Mapping[str, Param]:

@@ -56,9 +56,10 @@ class RenderSettings:
 
     An empty string means "not given" (the render's default) and leaves the option out. The node
     parameters ``style``, ``strength``, ``second_style``, ``style_blend`` and ``stroke_scale``
-    take a value or keys ``FRAME:VALUE,...``; ``method``, ``mask_mode`` and ``preserve_colour``
-    are constant over the shot. ``extra_args`` is any further options as one string, split as a
-    POSIX shell splits words (no shell runs); they come last, so they win over the fields.
+    take a value or keys ``FRAME:VALUE,...``; ``method``, ``mask_mode``, ``preserve_colour``
+    and ``temporal`` are constant over the shot. ``extra_args`` is any further options as one
+    string, split as a POSIX shell splits words (no shell runs); they come last, so they win
+    over the fields.
     """
 
     style: str = _param("style")
@@ -71,6 +72,7 @@ class RenderSettings:
     mask_mode: str = _param("mask_mode")
     method: str = _param("method")
     preserve_colour: str = _param("preserve_colour")
+    temporal: str = _param("temporal")
     profile: str = _option("--profile")
     device: str = _param("device")
     ocio: str = _option("--ocio")

@@ -1,0 +1,106 @@
+"""Windowed, flow-guided consolidation: a frame's output from the stylised frames around it.
+
+Frame t's output is the confidence-weighted mean of the stylised frames t-K..t+K, each warped into
+frame t by the optical flow between the *source* frames (never the stylised ones), then mixed with
+frame t's own stylisation by the amount. It depends on a fixed window of source frames only, so
+any frame renders alone, in any chunk, on any machine, to the same bits (the flow and the
+stylisation are deterministic in the strict profile).
+
+Weights: ``exp(-k^2 / (2 sigma^2))`` for a neighbour k frames away (sigma = K / 2, at least 1),
+times the flow's confidence at each pixel (0 where the forward-backward check fails: occlusions
+and disocclusions, and on motion boundaries, so a moving object leaves no ghost) and whether the
+warped point lies inside the neighbour. The frame's own stylisation always counts with weight 1,
+so where no neighbour is trusted the output is the frame's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from neuralstyle.errors import InputError
+from neuralstyle.pixel_encoding import srgb_encode
+from neuralstyle.temporal.flow import Flow
+from neuralstyle.temporal.warp import inside, warp
+
+__all__ = ["Neighbour", "consolidate", "display_for_flow", "temporal_weight"]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A stylised frame ``offset`` frames from the one being rendered, and the flow from the
+    rendered frame's source to its source."""
+
+    offset: int
+    styled: np.ndarray
+    flow: Flow
+
+
+def temporal_weight(offset: int, radius: int) -> float:
+    """The weight of a neighbour ``offset`` frames away in a window of ``radius`` either side."""
+    sigma = max(radius / 2.0, 1.0)
+    return math.exp(-(offset**2) / (2.0 * sigma**2))
+
+
+def display_for_flow(pixels: np.ndarray, *, linear: bool) -> np.ndarray:
+    """The (H, W, 3) uint8 picture optical flow sees: display-referred (sRGB-encoded when
+    ``linear``), alpha dropped; integer pixels scaled to 8 bits."""
+    rgb = pixels[..., :3]
+    if rgb.dtype.kind in "ui":
+        values = rgb.astype(np.float32) / float(np.iinfo(rgb.dtype).max)
+    else:
+        values = np.clip(rgb.astype(np.float32), 0.0, 1.0)
+        if linear:
+            values = srgb_encode(torch.from_numpy(np.ascontiguousarray(values))).numpy()
+    return np.ascontiguousarray((np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+
+
+def consolidate(
+    own: np.ndarray, neighbours: Sequence[Neighbour], *, radius: int, amount: float
+) -> np.ndarray:
+    """Frame t's output from its own stylisation ``own`` and its ``neighbours`` (see the module
+    docstring). Colour channels are combined; a fourth (alpha) channel is ``own``'s. Integer
+    pixels are combined in float and rounded back.
+
+    Raises:
+        InputError: ``amount`` outside [0, 1] or a neighbour of another size or type.
+
+    Shape:
+        - own, each neighbour's styled: :math:`(H, W, C)`, C = 3 or 4, same dtype
+        - each flow: :math:`(H, W, 2)` and :math:`(H, W)`
+    """
+    if not (0.0 <= amount <= 1.0 and math.isfinite(amount)):
+        raise InputError(f"temporal amount must be from 0 to 1, got {amount!r}")
+    for n in neighbours:
+        if n.styled.shape != own.shape or n.styled.dtype != own.dtype:
+            raise InputError(
+                f"the frame {n.offset:+d} away is {n.styled.shape} {n.styled.dtype}, "
+                f"the frame being rendered {own.shape} {own.dtype}: a shot's frames must match"
+            )
+    if amount == 0.0 or not neighbours:
+        return own
+    colour = slice(0, 3)
+    centre = _planar(own[..., colour])
+    total = centre.clone()
+    weight = torch.ones_like(centre[:, :1])
+    for n in neighbours:
+        flow = torch.from_numpy(np.ascontiguousarray(n.flow.vectors)).permute(2, 0, 1)[None]
+        trust = torch.from_numpy(np.ascontiguousarray(n.flow.confidence))[None, None]
+        w = trust * inside(flow) * temporal_weight(n.offset, radius)
+        total += w * warp(_planar(n.styled[..., colour]), flow)
+        weight += w
+    mixed = centre + amount * (total / weight - centre)
+    out = own.copy()
+    values = mixed[0].permute(1, 2, 0).numpy()
+    if own.dtype.kind in "ui":
+        values = np.clip(np.rint(values), 0, np.iinfo(own.dtype).max)
+    out[..., colour] = values.astype(own.dtype)
+    return out
+
+
+def _planar(pixels: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).permute(2, 0, 1)[None]
