@@ -1,0 +1,237 @@
+"""Temporal stability: how much steadier, how much softer, how much slower.
+
+    PYTHONPATH=python .venv/bin/python benchmarks/bm_temporal.py [--frames 16] [--timing]
+
+Clips (scene-linear float EXR plates, written here): a 256x192 pan across a photograph by a known
+(+1.5, +0.5) px per frame (the issue's measurement), the same pan with light grain, and a moving
+sprite (a 40 px disc crossing a static photograph: occlusions). Each clip is rendered twice by the
+real farm command (``python -m neuralstyle.farm render``), per frame and with ``--temporal 2``, in
+three styles: built-in ``mosaic`` and ``night-swirl``, and "any image, fast" with a painting (a
+built-in style rendered on a held-out photograph). Reported per clip and style:
+
+- warping error (Lai et al. 2018, :func:`neuralstyle.metrics.warping_error`, flow on the plates);
+  the plate's own for scale; the ratio temporal / per-frame (<= 0.5 wanted);
+- sharpness: mean gradient magnitude, temporal / per-frame (within 15 % wanted);
+- style distance: for fast, to the painting (VGG-19 Gram distance,
+  :func:`neuralstyle.metrics.style_distance`), temporal / per-frame (within 10 % wanted); for the
+  built-in styles, which have no style image, the temporal frames' distance to the per-frame
+  frames' statistics;
+- sprite ghosting: the mean absolute difference, in the static background more than 24 px from
+  the sprite's path, between temporal and per-frame (a ghost of the sprite would raise it).
+
+``--timing``: 5 frames of a 1920x1080 pan, built-in mosaic, per frame and ``--temporal 2``, the
+farm's own per-frame seconds (median; frames 2-4 so the window is full).
+
+Writes ``benchmarks/results/bm_temporal-<UTC time>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from bm_farm import environment
+from farm_support import read_pixels, write_exr
+from neuralstyle import metrics
+from neuralstyle.io.images import write_image
+
+RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).parents[1]
+
+
+def _photo(h: int, w: int) -> np.ndarray:
+    from skimage import data, transform
+
+    return transform.resize(data.coffee(), (h, w), anti_aliasing=True).astype(np.float32)
+
+
+def pan(frames: int, h: int, w: int, grain: float = 0.0) -> list[np.ndarray]:
+    from scipy import ndimage
+
+    big = _photo(h + 80, w + 80)
+    rng = np.random.default_rng(7)
+    out = []
+    for t in range(frames):
+        dy, dx = 0.5 * t, 1.5 * t
+        rgb = np.stack(
+            [ndimage.shift(big[..., c], (-dy, -dx), order=3, mode="reflect") for c in range(3)],
+            axis=-1,
+        )[20 : 20 + h, 20 : 20 + w]
+        if grain:
+            rgb = rgb + rng.normal(0.0, grain, rgb.shape)
+        out.append(np.clip(rgb, 0.0, 1.0).astype(np.float32))
+    return out
+
+
+def sprite(frames: int, h: int, w: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """A disc crossing a static photograph; and where it ever was (grown by 24 px)."""
+    from scipy import ndimage
+
+    background = _photo(h, w)
+    yy, xx = np.mgrid[0:h, 0:w]
+    path = np.zeros((h, w), bool)
+    out = []
+    for t in range(frames):
+        cx, cy = 30 + t * (w - 60) / max(frames - 1, 1), h / 2
+        disc = (xx - cx) ** 2 + (yy - cy) ** 2 < 20**2
+        path |= disc
+        rgb = background.copy()
+        rgb[disc] = (0.9, 0.2, 0.1)
+        out.append(rgb)
+    return out, ndimage.binary_dilation(path, iterations=24)
+
+
+def write_plate(folder: Path, frames: list[np.ndarray]) -> str:
+    folder.mkdir(parents=True)
+    for t, rgb in enumerate(frames, start=1):
+        linear = rgb**2.2
+        write_exr(
+            folder / f"p.{t:04d}.exr", np.concatenate([linear, np.ones_like(rgb[..., :1])], 2)
+        )
+    return str(folder / "p.####.exr")
+
+
+def farm(
+    plate: str, out: Path, *, frames: int, style: str, method: str, temporal: int
+) -> list[float]:
+    """Render the clip with the farm command; the per-frame seconds it logs."""
+    args = [sys.executable, "-m", "neuralstyle.farm", "render", plate,
+            "-o", str(out / "s.####.exr"), "--frames", f"1-{frames}", "--style", style,
+            "--method", method, "--device", "cpu", "--log-format", "json"]  # fmt: skip
+    if temporal:
+        args += ["--temporal", str(temporal)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    seconds = []
+    for line in done.stderr.splitlines():
+        if line.startswith("{") and '"frame"' in line:
+            record = json.loads(line)
+            if record.get("status") == "done":
+                seconds.append(float(record["seconds"]))
+    return seconds
+
+
+def display(folder: Path, frames: int) -> list[np.ndarray]:
+    out = []
+    for t in range(1, frames + 1):
+        linear = np.clip(read_pixels(folder / f"s.{t:04d}.exr")[..., :3], 0.0, 1.0)
+        out.append((linear ** (1 / 2.2) * 255 + 0.5).astype(np.uint8))
+    return out
+
+
+def sharpness(frames: list[np.ndarray]) -> float:
+    values = []
+    for f in frames:
+        g = f.astype(np.float32).mean(axis=2) / 255
+        values.append(float(np.hypot(*np.gradient(g)).mean()))
+    return statistics.fmean(values)
+
+
+def measure(
+    work: Path, clips: dict[str, list[np.ndarray]], n: int, path_mask: np.ndarray
+) -> list[dict[str, object]]:
+    from neuralstyle import stylize
+
+    painting = stylize((_photo(240, 320) * 255).astype(np.uint8), "teal-etching", device="cpu")
+    write_image(work / "painting.png", painting)
+    styles = [("mosaic", "builtin"), ("night-swirl", "builtin")]
+    styles.append((str(work / "painting.png"), "fast"))
+    rows = []
+    for clip, frames in clips.items():
+        plate = write_plate(work / clip, frames)
+        sources = [(f * 255 + 0.5).astype(np.uint8) for f in frames]
+        plate_error = metrics.warping_error(sources, sources)
+        for style, method in styles:
+            name = Path(style).stem
+            outs = {}
+            for temporal in (0, 2):
+                folder = work / f"{clip}-{name}-{temporal}"
+                farm(plate, folder, frames=n, style=style, method=method, temporal=temporal)
+                outs[temporal] = display(folder, n)
+            plain, steady = outs[0], outs[2]
+            before = metrics.warping_error(plain, sources)
+            after = metrics.warping_error(steady, sources)
+            row: dict[str, object] = {
+                "clip": clip,
+                "style": name,
+                "method": method,
+                "plate_warping_error": plate_error,
+                "warping_error_per_frame": before,
+                "warping_error_temporal": after,
+                "warping_ratio": after / before,
+                "sharpness_ratio": sharpness(steady) / sharpness(plain),
+            }
+            mid = n // 2
+            if method == "fast":
+                d0 = metrics.style_distance(plain[mid], painting)["mean"]
+                d1 = metrics.style_distance(steady[mid], painting)["mean"]
+                row["style_distance_ratio"] = d1 / d0
+            else:
+                d = metrics.style_distance(steady[mid], plain[mid])["mean"]
+                row["style_distance_to_per_frame"] = d
+            if clip == "sprite":
+                far = ~path_mask
+                row["background_difference"] = statistics.fmean(
+                    float(np.abs(a.astype(int) - b.astype(int))[far].mean())
+                    for a, b in zip(steady, plain, strict=True)
+                )
+            rows.append(row)
+            print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
+    return rows
+
+
+def timing_run(work: Path) -> dict[str, object]:
+    plate = write_plate(work / "hd", pan(5, 1080, 1920))
+    timing: dict[str, object] = {}
+    medians = {}
+    for temporal in (0, 2):
+        kw = {"frames": 5, "style": "mosaic", "method": "builtin", "temporal": temporal}
+        seconds = farm(plate, work / f"hd-{temporal}", **kw)  # type: ignore[arg-type]
+        medians[temporal] = statistics.median(seconds[1:4])
+        timing[f"temporal_{temporal}"] = {"seconds": seconds, "median_2_4": medians[temporal]}
+    timing["ratio"] = medians[2] / medians[0]
+    print(timing)
+    return timing
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--timing", action="store_true")
+    args = parser.parse_args()
+    n = args.frames
+    load_before = os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="bm_temporal-"))
+    sprite_frames, path_mask = sprite(n, 192, 256)
+    clips = {
+        "pan": pan(n, 192, 256),
+        "pan+grain": pan(n, 192, 256, grain=0.02),
+        "sprite": sprite_frames,
+    }
+    rows = measure(work, clips, n, path_mask)
+    timing = timing_run(work) if args.timing else {}
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    result = {**environment(), "load_before": load_before, "load_after": os.getloadavg()[0],
+              "frames": n, "rows": rows, "timing": timing}  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bm_temporal-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
