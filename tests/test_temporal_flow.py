@@ -308,3 +308,17 @@ def test_warping_error_exception() -> None:
         metrics.warping_error(frames, [*frames[:2], frames[2][:-1]])
     with pytest.raises(InputError, match=r"outputs\[1\]"):
         metrics.warping_error([frames[0], frames[1][..., 0], frames[2]], frames)
+
+
+def test_both_ways_gives_each_direction_the_bits_of_flow_between() -> None:
+    from skimage import data, transform
+
+    from neuralstyle.temporal.flow import flows_both_ways
+
+    photo = transform.resize(data.astronaut(), (60, 80), anti_aliasing=True)
+    a = (photo * 255 + 0.5).astype(np.uint8)
+    b = np.ascontiguousarray(np.roll(a, (1, 2), axis=(0, 1)))
+    there, back = flows_both_ways(a, b)
+    for got, want in ((there, flow_between(a, b)), (back, flow_between(b, a))):
+        assert np.array_equal(got.vectors, want.vectors)
+        assert np.array_equal(got.confidence, want.confidence)

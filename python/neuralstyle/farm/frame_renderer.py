@@ -105,6 +105,8 @@ class FrameRenderer:
         # Stylised frames of the temporal window, by frame: a sequential render stylises each
         # frame once (the window and one frame more; every entry is a whole frame).
         self._stylised: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # Flows by (target, source) frame: each pair's DIS runs serve both of its frames.
+        self._flows: dict[tuple[int, int], Any] = {}
 
     def render(self, frame: int, hooks: Hooks | None = None) -> FrameResult:
         """Render ``frame`` (or skip it when its output exists and ``skip_existing`` is set).
@@ -171,19 +173,24 @@ class FrameRenderer:
     def _consolidate(self, frame: int, styled: np.ndarray) -> np.ndarray:
         """``frame``'s output from the stylisations of its window (temporal/consolidate.py)."""
         from neuralstyle.temporal.consolidate import Neighbour, consolidate  # torch: as above
-        from neuralstyle.temporal.flow import flow_between
+        from neuralstyle.temporal.flow import flows_both_ways
 
         own = self._stylised[frame][1]
+        window = self.job.window(frame)
+        # Pairs no later frame's window can use again.
+        self._flows = {k: v for k, v in self._flows.items() if k[0] in window or k[1] in window}
         neighbours = []
-        for other in self.job.window(frame)[1:]:
+        for other in window[1:]:
             if other not in self._stylised:
                 plate = read_plate(self.source.path(other))
                 colour, _ = engine_input(plate, self.stage)
                 self._stylise(other, plate, colour, self._mask(other, plate))
             other_styled, other_display = self._stylised[other]
+            if (frame, other) not in self._flows:
+                there, back = flows_both_ways(own, other_display)
+                self._flows[frame, other], self._flows[other, frame] = there, back
             offset = self.job.frames.index(other) - self.job.frames.index(frame)
-            flow = flow_between(own, other_display)
-            neighbours.append(Neighbour(offset, other_styled, flow))
+            neighbours.append(Neighbour(offset, other_styled, self._flows[frame, other]))
         self._stylised.move_to_end(frame)
         return consolidate(
             styled, neighbours, radius=self.job.temporal, amount=self.job.temporal_amount

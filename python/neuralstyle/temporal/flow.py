@@ -84,7 +84,7 @@ import numpy as np
 
 from neuralstyle.errors import InputError
 
-__all__ = ["PRESETS", "Flow", "flow_between"]
+__all__ = ["PRESETS", "Flow", "flow_between", "flows_both_ways"]
 
 #: Preset name -> (OpenCV preset, finest pyramid scale of the patch search).
 PRESETS: dict[str, tuple[int, int]] = {
@@ -208,15 +208,28 @@ def flow_between(target: np.ndarray, source: np.ndarray, *, preset: str = "mediu
     Raises:
         InputError: not (H, W, 3) uint8/float arrays, different sizes, or an unknown preset.
     """
+    return flows_both_ways(target, source, preset=preset)[0]
+
+
+def flows_both_ways(
+    first: np.ndarray, second: np.ndarray, *, preset: str = "medium"
+) -> tuple[Flow, Flow]:
+    """:func:`flow_between` of ``(first, second)`` and of ``(second, first)`` from one pair of
+    DIS runs (each direction's check needs both anyway): a shot's renderer asks for each pair
+    of frames from both sides. Each result has the bits :func:`flow_between` gives it.
+
+    Raises:
+        InputError: as :func:`flow_between`.
+    """
     if preset not in PRESETS:
         raise InputError(f"flow_between: expected preset in {sorted(PRESETS)}, got {preset!r}")
-    a, b = _grey("target", target), _grey("source", source)
+    a, b = _grey("target", first), _grey("source", second)
     if a.shape != b.shape:
         raise InputError(
-            f"flow_between: frames differ in size: target {target.shape}, source {source.shape}"
+            f"flow_between: frames differ in size: target {first.shape}, source {second.shape}"
         )
     if min(a.shape) < 2:
-        raise InputError(f"flow_between: expected frames of at least 2x2, got {target.shape}")
+        raise InputError(f"flow_between: expected frames of at least 2x2, got {first.shape}")
     with _OPENCV_SWITCH:
         optimised = cv2.useOptimized()
         cv2.setUseOptimized(False)
@@ -224,4 +237,7 @@ def flow_between(target: np.ndarray, source: np.ndarray, *, preset: str = "mediu
             forward, backward = _dis(a, b, preset), _dis(b, a, preset)
         finally:
             cv2.setUseOptimized(optimised)
-    return Flow(forward, _confidence(forward, backward, a, b))
+    return (
+        Flow(forward, _confidence(forward, backward, a, b)),
+        Flow(backward, _confidence(backward, forward, b, a)),
+    )
