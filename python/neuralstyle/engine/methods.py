@@ -45,11 +45,15 @@ class Method(ABC):
             per method in benchmarks/bm_methods.py).
         colour_modes: the ``preserve_colour`` values it honours.
         reports_progress: it takes long enough to report progress (and to be stopped).
+        strokes_in_working_pixels: its network paints strokes of a fixed size in working pixels
+            and sees no style image it could scale (the built-in network; fast's predictor sees
+            every style at its trained size), so stroke scale moves the working size instead.
     """
 
     name: ClassVar[str]
     proxy: ClassVar[ProxyMode]
     reports_progress: ClassVar[bool] = False
+    strokes_in_working_pixels: ClassVar[bool] = False
     colour_modes: ClassVar[tuple[str, ...]] = choice_values("preserve_colour")
 
     def __init__(self) -> None:
@@ -65,7 +69,10 @@ class Method(ABC):
 
     def working_size(self, plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
         """``(H, W)`` at which the method runs, for the plan of the frame."""
-        return plan.working_size
+        if not self.strokes_in_working_pixels:
+            return plan.working_size
+        h, w = plan.working_size
+        return max(1, round(h / stroke_scale)), max(1, round(w / stroke_scale))
 
     @abstractmethod
     def render(
@@ -88,12 +95,9 @@ class Builtin(Method):
 
     name = "builtin"
     proxy = "exact"
+    strokes_in_working_pixels = True
     # histogram recolours the style image, and the built-in styles have none
     colour_modes = ("none", "luminance")
-
-    def working_size(self, plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
-        # The network has no style image to scale: its strokes scale with the working size.
-        return _strokes_by_working_size(plan, stroke_scale)
 
     def render(
         self,
@@ -239,11 +243,7 @@ class Fast(Method):
 
     name = "fast"
     proxy = "exact"
-
-    def working_size(self, plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
-        # The predictor sees every style at the size it was trained at; the transformer paints
-        # strokes of a fixed size in working pixels, so stroke scale moves the working size.
-        return _strokes_by_working_size(plan, stroke_scale)
+    strokes_in_working_pixels = True
 
     def render(
         self,
@@ -275,11 +275,6 @@ class Fast(Method):
         )
         finished: Tensor = finish_colour(out, x, colour)
         return finished
-
-
-def _strokes_by_working_size(plan: StrokePlan, stroke_scale: float) -> tuple[int, int]:
-    h, w = plan.working_size
-    return max(1, round(h / stroke_scale)), max(1, round(w / stroke_scale))
 
 
 _METHODS: dict[str, Method] = {m.name: m for m in (Builtin(), AdaIN(), Optimize(), Fast())}

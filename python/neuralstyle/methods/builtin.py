@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from neuralstyle.errors import DeviceError, InputError, OutOfMemoryError
-from neuralstyle.methods.per_device import PerDevice
+from neuralstyle.errors import InputError, OutOfMemoryError
+from neuralstyle.methods.per_device import PerDevice, usable_device
 from neuralstyle.models.cin_net import CINNet
 from neuralstyle.models.weights import load_builtin_weights
 from neuralstyle.tensor_words import dtype_name
@@ -41,9 +41,7 @@ class BuiltinStyles:
     def __init__(
         self, device: torch.device | str, weights: Mapping[str, Tensor] | None = None
     ) -> None:
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise DeviceError(f"device {self.device} requested but CUDA is not available here")
+        self.device = usable_device(device)
         net = CINNet()
         net.load_state_dict(load_builtin_weights() if weights is None else weights, strict=True)
         self.net = net.eval().requires_grad_(False).to(self.device)

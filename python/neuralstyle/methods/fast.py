@@ -20,8 +20,8 @@ from torch import Tensor, nn
 
 from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.scale import resize_long_side
-from neuralstyle.errors import DeviceError, InputError, OutOfMemoryError
-from neuralstyle.methods.per_device import PerDevice
+from neuralstyle.errors import InputError, OutOfMemoryError
+from neuralstyle.methods.per_device import PerDevice, usable_device
 from neuralstyle.models.arbitrary_net import StylePredictor, StyleTransformer
 from neuralstyle.models.arbitrary_weights import load_arbitrary_weights
 from neuralstyle.tensor_words import dtype_name
@@ -51,9 +51,7 @@ class FastStylizer:
     def __init__(
         self, device: torch.device | str, weights: Mapping[str, Tensor] | None = None
     ) -> None:
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise DeviceError(f"device {self.device} requested but CUDA is not available here")
+        self.device = usable_device(device)
         net = nn.ModuleDict({"predictor": StylePredictor(), "transformer": StyleTransformer()})
         net.load_state_dict(load_arbitrary_weights() if weights is None else weights, strict=True)
         net = net.eval().requires_grad_(False).to(self.device)

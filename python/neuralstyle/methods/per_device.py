@@ -8,9 +8,20 @@ from typing import Generic, TypeVar
 
 import torch
 
-__all__ = ["PerDevice"]
+from neuralstyle.errors import DeviceError
+
+__all__ = ["PerDevice", "usable_device"]
 
 T = TypeVar("T")
+
+
+def usable_device(device: torch.device | str) -> torch.device:
+    """``device`` as a torch.device, or DeviceError for a CUDA device on a machine without CUDA
+    (what every method's network checks before it loads)."""
+    out = torch.device(device)
+    if out.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"device {out} requested but CUDA is not available here")
+    return out
 
 
 class PerDevice(Generic[T]):

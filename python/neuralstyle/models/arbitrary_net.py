@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from torch.nn.functional import interpolate, pad, relu
 
 from neuralstyle.errors import InputError
+from neuralstyle.models._checks import check_conditioned_input
 from neuralstyle.models.mobilenet_v2 import OUT_CHANNELS, MobileNetV2
 from neuralstyle.ops.instance_norm import instance_norm
 
@@ -195,23 +196,15 @@ class StyleTransformer(nn.Module):
         return torch.sigmoid(out(x, style))[..., :h, :w]
 
     def _check(self, image: Tensor, style: Tensor) -> None:
-        if image.dim() != 4 or image.shape[1] != 3:
-            raise InputError(
-                f"StyleTransformer: expected an image of shape (N, 3, H, W), "
-                f"got {tuple(image.shape)}"
-            )
-        h, w = image.shape[-2:]
-        if min(h, w) < MIN_SIZE:
-            raise InputError(
-                f"StyleTransformer: the image is {w}x{h} pixels; it needs at least "
-                f"{MIN_SIZE}x{MIN_SIZE}"
-            )
-        d, n = self.style_dim, image.shape[0]
-        if style.shape not in ((d,), (n, d)):
-            raise InputError(
-                f"StyleTransformer: expected a style vector of shape ({d},) or ({n}, {d}), "
-                f"got {tuple(style.shape)}"
-            )
+        check_conditioned_input(
+            "StyleTransformer",
+            image,
+            style,
+            min_size=MIN_SIZE,
+            width=self.style_dim,
+            condition_name="a style vector",
+            needs="it needs",
+        )
 
 
 def _reflect_conv(

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.functional import conv2d, interpolate, pad, relu
 
-from neuralstyle.errors import InputError
+from neuralstyle.models._checks import check_conditioned_input
 from neuralstyle.ops.instance_norm import ConditionalInstanceNorm2d
 
 __all__ = ["MIN_SIZE", "NUM_STYLES", "CINNet"]
@@ -137,19 +137,12 @@ class CINNet(nn.Module):
         return torch.sigmoid(out(x, style_weights))[..., :h, :w]
 
     def _check(self, image: Tensor, style_weights: Tensor) -> None:
-        if image.dim() != 4 or image.shape[1] != 3:
-            raise InputError(
-                f"CINNet: expected an image of shape (N, 3, H, W), got {tuple(image.shape)}"
-            )
-        h, w = image.shape[-2:]
-        if min(h, w) < MIN_SIZE:
-            raise InputError(
-                f"CINNet: the image is {w}x{h} pixels; the built-in styles need at least "
-                f"{MIN_SIZE}x{MIN_SIZE}"
-            )
-        s, n = self.num_styles, image.shape[0]
-        if style_weights.shape not in ((s,), (n, s)):
-            raise InputError(
-                f"CINNet: expected style_weights of shape ({s},) or ({n}, {s}), "
-                f"got {tuple(style_weights.shape)}"
-            )
+        check_conditioned_input(
+            "CINNet",
+            image,
+            style_weights,
+            min_size=MIN_SIZE,
+            width=self.num_styles,
+            condition_name="style_weights",
+            needs="the built-in styles need",
+        )

@@ -78,8 +78,8 @@ def given(args: argparse.Namespace, names: Iterable[str] | None = None) -> dict[
 def _kind(p: Param, *, keys: bool, blank_is_unset: bool) -> dict[str, Any]:
     """argparse's ``type``, ``choices`` and ``metavar`` for ``p``."""
     if keys and p.keyed is not None:
-        return {"metavar": _METAVARS.get(p.kind, "X") if p.kind != "style" else "NAME|FILE"}
-    if p.kind in ("choice",):
+        return {"metavar": _METAVARS[p.kind]}  # FRAME:VALUE keys are parsed by the farm
+    if p.kind == "choice":
         if blank_is_unset:
             # argparse checks `choices` before any code sees the value; a type check lets ""
             # through as "not given" and lists only the real options.

@@ -12,9 +12,11 @@ The order is the node's: hosts show parameters in the order they were defined.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 __all__ = [
@@ -291,9 +293,10 @@ PROCESS_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "pro
 TEMPORAL_OPTIONS = tuple(p.name for p in PARAMETERS if p.flag and p.group == "temporal")
 
 
+@functools.cache
 def by_name() -> Mapping[str, Param]:
-    """The table by engine name."""
-    return {p.name: p for p in PARAMETERS}
+    """The table by engine name (read-only; built once: the request asks it on every render)."""
+    return MappingProxyType({p.name: p for p in PARAMETERS})
 
 
 def node_params() -> tuple[Param, ...]:
