@@ -139,3 +139,16 @@ def test_the_table_explains_each_number_next_to_the_content_baseline() -> None:
     assert "baseline" in lines[-1] and max(map(len, lines)) <= 80  # fits a terminal
     # the values line up in one column
     assert len({lines[i].index(".") for i in (1, 3, 4, 5, 6)}) == 1
+
+
+def test_border_ratio_sees_what_is_drawn_along_the_edges() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.random((96, 128, 3)).astype(np.float32)
+    assert metrics.border_ratio(noise) == pytest.approx(1.0, abs=0.05)  # no border of its own
+    streaked = noise * 0.2 + 0.4
+    streaked[:, 10:13] = 0.0  # a dark streak near the left edge, as the old AdaIN drew
+    streaked[-6:] *= 0.3  # and a dark band along the bottom
+    assert metrics.border_ratio(streaked) > 3.0
+    assert metrics.border_ratio(np.full((64, 64, 3), 0.5, np.float32)) == 0.0
+    with pytest.raises(InputError, match="over 32 px on each side"):
+        metrics.border_ratio(noise[:32])

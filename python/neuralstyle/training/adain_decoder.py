@@ -17,6 +17,25 @@ wall time. The output is fp16 safetensors plus a JSON with the exact command and
 A GPU run: ``--device cuda --crop 256 --batch 8 --steps 40000 --threads 8 --lr 1e-4
 --lr-final 1e-5 --min-short 256 --max-short 512`` (the paper's crop and rate; the CPU defaults
 are smaller so that an hour of one core gets through about a thousand steps).
+
+What a proper retrain takes (the shipped decoder saw about 100 images for 1289 steps on 96 px
+crops, about 0.4 % of the paper's training; its border streak is hidden by mirroring, not cured):
+
+- Data, the real obstacle: the paper trains on MS-COCO (about 80,000 photographs) against
+  WikiArt (about 80,000 paintings), smaller side 512, random 256 px crops. Neither is reachable
+  from the development machine or the lent GPU machines (no network there, 64 MiB carried per
+  call); the packages installed here ship a few dozen images. Any licensed set of ~10,000+
+  photographs and ~10,000+ paintings would do; pass their folders in place of
+  :mod:`neuralstyle.training.data`.
+- Compute: 160,000 steps of batch 8 at 256 px (pytorch-AdaIN's defaults), each three VGG-19
+  passes to relu4_1 plus the decoder forward and backward: about 1.2 TFLOP a step, 2e20 FLOP in
+  all, an hour or two of one H100 at a realistic fraction of its peak if 16 CPU cores keep up
+  with the JPEG decoding (about 16 images a step). Not measured: no GPU run has been lent long
+  enough (15 minutes per session).
+- Training crops with the frame's edges in them (or reflection padding at the crop's edges, as
+  the decoder already has) so that the border is learnt, and a check with
+  :func:`neuralstyle.metrics.border_ratio` on the raw decoder output, as
+  ``tests/test_adain_method.py`` does for the mirrored one.
 """
 
 from __future__ import annotations
