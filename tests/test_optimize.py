@@ -265,6 +265,8 @@ class TestStylizeOptimize:
         )
         assert out.shape == content.shape
         assert [p.level for p in log] == [0, 0, 0, 1, 1, 1] and log[0].size == (32, 32)
+        # work by pixels: an evaluation at 64x64 costs four at 32x32
+        assert [round(p.done, 3) for p in log] == [0.067, 0.133, 0.2, 0.467, 0.733, 1.0]
         # the pyramid term ties level 1 to level 0's result; level 0 has nothing to tie to
         assert log[0].pyramid == 0.0 and log[3].pyramid >= 0.0
         mask = torch.zeros(1, 1, 64, 64)

@@ -214,9 +214,7 @@ class Optimize(Method):
             report = progress
 
             def callback(p: OptimizeProgress) -> None:
-                # L-BFGS's last line search may overrun a level's budget by a few evaluations
-                done = p.level * p.steps + min(p.step, p.steps)
-                report(done / (p.levels * p.steps))
+                report(p.done)
 
         # The styles at the full render's size, whatever the render scale: each pyramid level,
         # the proxy's as the full render's, resizes those same pixels (stylize_optimize).

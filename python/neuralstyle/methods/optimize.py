@@ -187,10 +187,11 @@ def stylize_optimize(
         x = torch.rand((1, 3, *sizes[0]), generator=gen).to(device, content.dtype)
     else:
         x = snap(resize_image(content_in, sizes[0]))
+    work = [s.steps * h * w for h, w in sizes]
     bar = tqdm(
-        total=len(sizes) * s.steps,
+        total=1.0,
         desc="optimise",
-        unit="eval",
+        bar_format="{desc}: {percentage:5.1f}%|{bar}| [{elapsed}<{remaining}]",
         disable=None if progress is None else not progress,
     )
     try:
@@ -224,6 +225,8 @@ def stylize_optimize(
                 levels=len(sizes),
                 steps=s.steps,
                 size=level_size,
+                work_before=sum(work[:level]),
+                work_total=sum(work),
             )
             x = run_level(x, objective, s, report)
     except torch.OutOfMemoryError as exc:

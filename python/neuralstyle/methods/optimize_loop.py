@@ -27,7 +27,11 @@ class OptimizeProgress:
     """One loss evaluation, as reported to the callback.
 
     ``level`` counts from 0 (coarsest) to ``levels - 1`` (the full working size); ``step`` counts
-    evaluations within the level from 1. Loss values are the weighted terms.
+    evaluations within the level from 1. Loss values are the weighted terms. ``done`` is the
+    fraction of the whole render's work behind it, each evaluation weighted by its level's
+    pixels: an evaluation at the full size of a two-level pyramid costs four of the coarse
+    level's, so a count of evaluations would promise the end four times too early when the
+    coarse level ends (a progress bar's time estimate is only as good as this fraction).
     """
 
     level: int
@@ -40,6 +44,7 @@ class OptimizeProgress:
     style: float
     tv: float
     pyramid: float = 0.0
+    done: float = 0.0
 
 
 def level_reporter(
@@ -50,15 +55,25 @@ def level_reporter(
     levels: int,
     steps: int,
     size: tuple[int, int],
+    work_before: int,
+    work_total: int,
 ) -> Callable[[int, LossParts], None]:
-    """``report(step, parts)`` for one level: ticks ``bar`` and, with a ``callback``, reads the
-    terms back to the host (a device sync per evaluation only when someone listens)."""
+    """``report(step, parts)`` for one level: moves ``bar`` and, with a ``callback``, reads the
+    terms back to the host (a device sync per evaluation only when someone listens).
+
+    Work is counted in pixel-evaluations: ``work_before`` those of the levels before this one,
+    ``work_total`` the render's (``steps`` times each level's pixels, summed)."""
+    pixels = size[0] * size[1]
 
     def report(step: int, parts: LossParts) -> None:
-        bar.update(1)
+        # L-BFGS's last line search may overrun the level's budget by a few evaluations
+        done = min(work_before + min(step, steps) * pixels, work_total) / work_total
+        bar.update(done - bar.n)
         if callback is not None:
             total, c, st, tv, pyr = (float(p.detach()) for p in parts)
-            callback(OptimizeProgress(level, levels, step, steps, size, total, c, st, tv, pyr))
+            callback(
+                OptimizeProgress(level, levels, step, steps, size, total, c, st, tv, pyr, done)
+            )
 
     return report
 
