@@ -67,6 +67,12 @@ def _apply(profile: str, threads: int) -> None:
 
     strict = profile == "strict"
     torch.use_deterministic_algorithms(strict, warn_only=False)
+    # Deterministic mode also fills every new tensor with NaN so that a kernel reading memory it
+    # never wrote gives the same (poisoned) answer each time: 17.6 % of a 1080p built-in frame on
+    # the CPU (torch profiler, issue 13). No path here reads unwritten memory: the frames are
+    # bit-identical without the fill, across processes, threads and chunks (tests/
+    # test_determinism.py, tests/test_farm_render.py), so the debugging aid is off.
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
     torch.backends.cudnn.benchmark = not strict
     torch.backends.cudnn.deterministic = strict
     # The legacy flags only: mixing them with the fp32_precision API makes torch raise on reads.
