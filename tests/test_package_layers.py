@@ -16,7 +16,8 @@ LAYERS = [
     ["engine"],
     ["api", "_api_arrays"],
     ["farm"],
-    ["host", "cli", "command", "sheet", "metrics", "training", "params", "farm.render_command",
+    ["host", "cli", "command", "sheet", "video_stylize", "metrics", "training", "params",
+     "farm.render_command",
      "farm.__main__", "__init__", "__main__"],
 ]  # fmt: skip
 

@@ -1,6 +1,6 @@
 """``neuralstyle``: the node's render from a shell, for pipelines and render farms.
 
-    neuralstyle stylize IN [IN ...] -o OUT [--method builtin|adain|optimize]
+    neuralstyle stylize IN [IN ...] -o OUT [--method builtin|fast|adain|optimize]
                         [--style NAME|FILE] [--second-style NAME|FILE --style-blend W]
                         [--strength S] [--mask FILE [--mask-mode strength|styles]]
                         [--preserve-colour none|luminance|histogram] [--stroke-scale X]
@@ -8,6 +8,7 @@
                         [--seed N --init content|noise --optimize-quality Q
                          --style-weight W --steps N]
                         [--device auto|cpu|cuda]
+    neuralstyle stylize clip.mp4 -o styled.mp4|styled.mov|f.####.png [--codec h264|prores] [...]
     neuralstyle eval CONTENT STYLE RESULT [-o report.html|report.png] [--json]
     neuralstyle styles
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
@@ -29,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -44,6 +46,7 @@ from neuralstyle.errors import InputError
 from neuralstyle.farm.render_command import add_render_parser
 from neuralstyle.io.images import check_format, convert, read, write_image
 from neuralstyle.io.paths import check_no_overwrite, make_output_folders
+from neuralstyle.io.video import CODECS, is_video
 
 # Modules that load torch (about 1.2 s, -X importtime: engine.device, io.style_image, metrics,
 # sheet) are imported inside the commands that use them: `neuralstyle render` runs through this
@@ -70,8 +73,16 @@ def _build_parser() -> argparse.ArgumentParser:
 
     stylize = commands.add_parser("stylize", help="stylise images (what the node renders)")
     add = stylize.add_argument
-    add("inputs", nargs="+", type=Path, metavar="IN", help="image files")
-    add("-o", "--output", required=True, type=Path, metavar="OUT", help="file, or folder")
+    add("inputs", nargs="+", type=Path, metavar="IN", help="image files, or one video file")
+    add(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="OUT",
+        help="file, or folder; for a video: a video file or an image sequence (out.####.png)",
+    )
+    add("--codec", choices=CODECS, help="a video output's codec (default h264; prores: .mov)")
     add_param_options(stylize, STYLE_OPTIONS)
     add("--mask", type=Path, metavar="FILE", help="its last channel: 0 keeps the source")
     add(
@@ -146,6 +157,10 @@ def _run_stylize(args: argparse.Namespace) -> int:
     device = resolve_device(request.device)
     if args.mask is None and request.mask_mode == "styles":
         raise InputError("--mask-mode styles needs --mask")
+    if any(is_video(p) for p in args.inputs):
+        return _run_stylize_video(args, values, styles)
+    if args.codec is not None:
+        raise InputError("--codec is for video outputs")
     jobs = _output_paths(args.inputs, args.output)
     read_files = [("the input", source) for source, _ in jobs]
     read_files += [("the style image", Path(style.label)) for style in styles]
@@ -187,17 +202,64 @@ def _run_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_stylize_video(
+    args: argparse.Namespace, values: dict[str, Any], styles: list[StyleImage]
+) -> int:
+    from neuralstyle.video_stylize import stylize_video
+
+    if len(args.inputs) != 1:
+        raise InputError("a video is stylised on its own: give one video file")
+    if args.render_scale != 1.0 or args.frame_size is not None:
+        raise InputError("--render-scale is for proxies of single images, not videos")
+    source = args.inputs[0]
+    read_files = [("the input", source)] + [("the style image", Path(s.label)) for s in styles]
+    read_files += [("the mask", args.mask)] if args.mask is not None else []
+    for style in styles:
+        style.pixels()  # decoded in full: a damaged style file fails here
+    mask = None if args.mask is None else read(args.mask, "mask").pixels[..., -1:]
+
+    def check(size: tuple[int, int]) -> None:
+        if mask is not None and mask.shape[:2] != size:
+            raise InputError(
+                f"the mask is {mask.shape[1]}x{mask.shape[0]} but {source} is {size[1]}x{size[0]}"
+            )
+
+    def render(frame: np.ndarray) -> np.ndarray:
+        out: np.ndarray = stylize(frame, mask=mask, **values)
+        return out
+
+    def log(fields: dict[str, Any]) -> None:
+        fields = {**fields, **StyleRequest.create(**values).describe()}
+        tqdm.write(f"{PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+
+    stylize_video(
+        source, args.output, render, codec=args.codec, read_files=read_files, check=check, log=log
+    )
+    return 0
+
+
 @contextlib.contextmanager
 def _progress_bar(request: StyleRequest, name: str) -> Iterator[Callable[[float], None] | None]:
-    """Optimisation takes minutes per image: a bar with its percentage, elapsed time and ETA
-    (on a terminal only, like every bar here). The one-pass methods need none."""
+    """Optimisation takes minutes per image: a bar with its percentage, elapsed time and the
+    time left (on a terminal only, like every bar here). The one-pass methods need none.
+
+    The fraction counts work (each evaluation weighted by its pyramid level's pixels) and moves
+    at every evaluation, so the time left is an estimate of the whole render from its first
+    evaluations on, before the fine levels that cost most have started."""
     if not method_for(request.method).reports_progress:
         yield None
         return
-    with tqdm(total=100, desc=name, unit="%", disable=None, file=sys.stderr, leave=False) as bar:
+    with tqdm(
+        total=1.0,
+        desc=name,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+        disable=None,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
 
         def progress(fraction: float) -> None:
-            bar.update(round(100 * fraction) - bar.n)
+            bar.update(fraction - bar.n)
 
         yield progress
 

@@ -28,6 +28,7 @@ from neuralstyle.api import stylize
 from neuralstyle.engine import determinism
 from neuralstyle.errors import ImageIOError, NeuralStyleError
 from neuralstyle.farm.colour_stage import ColourStage
+from neuralstyle.farm.frame_source import open_source
 from neuralstyle.farm.frame_stats import FrameMeter, describe_device
 from neuralstyle.farm.job import RenderJob
 from neuralstyle.farm.log import timestamp
@@ -39,7 +40,6 @@ from neuralstyle.io.plates import (
     Plate,
     encoded_for_verify,
     is_lossy,
-    read_plate,
     verify_plate,
     write_plate,
 )
@@ -97,9 +97,9 @@ class FrameRenderer:
     def __init__(self, job: RenderJob, stage: ColourStage | None = None) -> None:
         self.job = job
         self.stage = stage if stage is not None or not job.colour.managed else job.colour.check()
-        self.source = Sequence.parse(job.input)
+        self.source = open_source(job.input)
         self.target = Sequence.parse(job.output)
-        self.mask = Sequence.parse(job.mask) if job.mask else None
+        self.mask = open_source(job.mask) if job.mask else None
         self.profile = determinism.ensure()
         self.device, self._header = describe_device(job.device, self.profile)
         # Stylised frames of the temporal window, by frame: a sequential render stylises each
@@ -126,7 +126,7 @@ class FrameRenderer:
             hooks.before_frame(frame)
         remove_stale_temps([out_path])
         meter = FrameMeter(self.device)
-        plate = read_plate(self.source.path(frame))
+        plate = self.source.read(frame)
         mask = self._mask(frame, plate)
         meter.lap("read")
 
@@ -182,7 +182,7 @@ class FrameRenderer:
         neighbours = []
         for other in window[1:]:
             if other not in self._stylised:
-                plate = read_plate(self.source.path(other))
+                plate = self.source.read(other)
                 colour, _ = engine_input(plate, self.stage)
                 self._stylise(other, plate, colour, self._mask(other, plate))
             other_styled, other_display = self._stylised[other]
@@ -209,9 +209,8 @@ class FrameRenderer:
     def _mask(self, frame: int, plate: Plate) -> np.ndarray | None:
         if self.mask is None:
             return None
-        path = self.mask.path(frame)
-        mask = read_plate(path, "mask").pixels[..., -1:]
-        check_mask_size(path, mask.shape, plate.pixels.shape)
+        mask = self.mask.read(frame, "mask").pixels[..., -1:]
+        check_mask_size(self.mask.file(frame), mask.shape, plate.pixels.shape)
         return np.ascontiguousarray(mask)
 
     def _write(

@@ -12,12 +12,11 @@ from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import ImageIOError, InputError
 from neuralstyle.farm.colour_stage import ColourStage
 from neuralstyle.farm.frame_ranges import format_frames
+from neuralstyle.farm.frame_source import FrameSource, open_source
 from neuralstyle.farm.job import RenderJob, output_paths, with_handles
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.paths import check_no_overwrite, make_output_folders
-from neuralstyle.io.plates import (
-    read_plate,
-)
+from neuralstyle.io.video import is_video
 
 __all__ = ["check_mask_size", "preflight"]
 
@@ -36,7 +35,12 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
         ImageIOError: missing, truncated or corrupt input, mask or style files; an unwritable
             output folder.
     """
-    source = Sequence.parse(job.input)
+    source = open_source(job.input)
+    if is_video(job.output):
+        raise InputError(
+            f"render writes image sequences (frame by frame, in chunks), not {job.output!r}: "
+            "give a pattern such as out.####.exr (a movie of a shot: neuralstyle stylize)"
+        )
     target = Sequence.parse(job.output)
     if target.is_still and len(job.frames) > 1:
         raise InputError(
@@ -51,7 +55,7 @@ def preflight(job: RenderJob, frames: list[int]) -> ColourStage | None:
     reads = with_handles(job, frames)  # a temporal window reads frames outside the chunk
     _check_present(source, reads, "input")
     if job.mask is not None:
-        _check_present(Sequence.parse(job.mask), reads, "mask")
+        _check_present(open_source(job.mask), reads, "mask")
     for style in styles:
         style.pixels()
     _decode_inputs(job, reads)
@@ -85,24 +89,23 @@ def _check_params(job: RenderJob) -> list[StyleImage]:
 def _files_read(job: RenderJob, styles: list[StyleImage]) -> list[tuple[str, Path]]:
     """``(what, path)`` of every file the shot reads; frames of the whole shot, not only this
     chunk, since another chunk's inputs must survive this one's outputs."""
-    source = Sequence.parse(job.input)
-    files = [("the input", source.path(f)) for f in job.frames]
+    source = open_source(job.input)
+    files = [("the input", source.file(f)) for f in job.frames]
     if job.mask is not None:
-        mask = Sequence.parse(job.mask)
-        files += [("the mask", mask.path(f)) for f in job.frames]
+        mask = open_source(job.mask)
+        files += [("the mask", mask.file(f)) for f in job.frames]
     files += [("the style image", Path(style.label)) for style in styles]
     if job.keys is not None:
         files.append(("the keyframe file", Path(job.keys)))
     return files
 
 
-def _check_present(sequence: Sequence, frames: list[int], what: str) -> None:
-    paths = {f: sequence.path(f) for f in frames}
-    missing = [f for f, p in paths.items() if not p.is_file()]
+def _check_present(source: FrameSource, frames: list[int], what: str) -> None:
+    missing = source.missing(frames)
     if missing:
         raise ImageIOError(
             f"missing {what} frame{'s' if len(missing) > 1 else ''} {format_frames(missing)} "
-            f"of {sequence.pattern} (e.g. {paths[missing[0]]})"
+            f"of {source.pattern} (e.g. {source.file(missing[0])})"
         )
 
 
@@ -113,21 +116,24 @@ def _decode_inputs(job: RenderJob, frames: list[int]) -> None:
     the format can detect (a cut file, a broken compressed chunk, a PNG CRC, a bad JPEG code),
     never a flipped bit in raw, uncompressed pixels.
     """
-    source = Sequence.parse(job.input)
-    mask = Sequence.parse(job.mask) if job.mask is not None else None
-    sizes: dict[Path, tuple[int, int]] = {}
+    source = open_source(job.input)
+    mask = open_source(job.mask) if job.mask is not None else None
+    sizes: dict[object, tuple[int, int]] = {}
     for frame in frames:
-        plate = _decoded_size(sizes, source.path(frame), "")
+        plate = _decoded_size(sizes, source, frame, "")
         if mask is not None:
-            path = mask.path(frame)
-            check_mask_size(path, _decoded_size(sizes, path, "mask"), plate)
+            size = _decoded_size(sizes, mask, frame, "mask")
+            check_mask_size(mask.file(frame), size, plate)
 
 
-def _decoded_size(sizes: dict[Path, tuple[int, int]], path: Path, what: str) -> tuple[int, int]:
-    if path not in sizes:
-        height, width = read_plate(path, what).pixels.shape[:2]
-        sizes[path] = (height, width)
-    return sizes[path]
+def _decoded_size(
+    sizes: dict[object, tuple[int, int]], source: FrameSource, frame: int, what: str
+) -> tuple[int, int]:
+    key = (what, source.key(frame))
+    if key not in sizes:
+        height, width = source.read(frame, what).pixels.shape[:2]
+        sizes[key] = (height, width)
+    return sizes[key]
 
 
 def check_mask_size(path: Path, mask: tuple[int, ...], plate: tuple[int, ...]) -> None:

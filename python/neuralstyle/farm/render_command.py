@@ -38,11 +38,11 @@ from neuralstyle.farm import environment
 from neuralstyle.farm.colour_stage import ColourSettings, ColourStage
 from neuralstyle.farm.frame_ranges import format_frames, parse_frames, restrict
 from neuralstyle.farm.frame_renderer import FrameRenderer, FrameResult, render_frames
+from neuralstyle.farm.frame_source import open_source
 from neuralstyle.farm.job import RenderJob
 from neuralstyle.farm.keyframes import Keyframes
 from neuralstyle.farm.log import FrameLog
 from neuralstyle.farm.preflight import preflight
-from neuralstyle.farm.sequences import Sequence as FrameSequence
 from neuralstyle.farm.templates import expand_extra_args
 from neuralstyle.io.plates import WriteOptions
 from neuralstyle.params.checks import hard_range, number_in
@@ -210,8 +210,7 @@ def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
     if args.frames is not None:
         shot = parse_frames(args.frames)
     else:
-        source = FrameSequence.parse(args.input)
-        shot = source.frames_on_disk()
+        shot = open_source(args.input).available()
         if not shot:
             raise InputError(f"no frames of {args.input} found; give --frames")
     frames = shot if args.chunk is None else restrict(shot, parse_frames(args.chunk))
