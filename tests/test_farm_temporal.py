@@ -58,6 +58,12 @@ def test_temporal_steadies_the_shot_and_stays_chunk_safe(plate: str, tmp_path: P
     after = warping_error(_shot(tmp_path / "t"), sources)
     assert after < 0.7 * before, (before, after)
 
+    def sharpness(frames: list[np.ndarray]) -> float:
+        return float(np.mean([np.hypot(*np.gradient(f.mean(axis=2) / 255)).mean() for f in frames]))
+
+    # the strokes keep their contrast (consolidate.keep_detail; 0.77x without it)
+    assert sharpness(_shot(tmp_path / "t")) > 0.88 * sharpness(_shot(tmp_path / "plain"))
+
     # Any chunking, and a frame alone, gives the same bits: the window is the shot's.
     for part in ("1-3", "4-8"):
         done = render([*common, "-o", str(tmp_path / "c/s.####.exr"), "--temporal", "2",
