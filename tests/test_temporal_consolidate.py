@@ -10,9 +10,9 @@ from neuralstyle.temporal.consolidate import MAX_GAIN, keep_detail
 
 
 def _detail_energy(x: torch.Tensor) -> float:
-    from neuralstyle.temporal.consolidate import DETAIL_SIGMA, _blur
+    from neuralstyle.temporal.consolidate import _blur
 
-    return float((x - _blur(x, DETAIL_SIGMA)).square().mean())
+    return float((x - _blur(x)).square().mean())
 
 
 def test_agreeing_neighbours_change_nothing() -> None:
