@@ -17,7 +17,7 @@ from torch import Tensor
 
 from neuralstyle import metrics
 from neuralstyle.errors import InputError
-from neuralstyle.temporal.flow import Flow, flow_between
+from neuralstyle.temporal.flow import Flow, flow_between, flows_both_ways
 from neuralstyle.temporal.warp import inside, warp
 
 H, W = 120, 160
@@ -322,3 +322,28 @@ def test_both_ways_gives_each_direction_the_bits_of_flow_between() -> None:
     for got, want in ((there, flow_between(a, b)), (back, flow_between(b, a))):
         assert np.array_equal(got.vectors, want.vectors)
         assert np.array_equal(got.confidence, want.confidence)
+
+
+@pytest.mark.parametrize("motion", [_shift(3.0, -2.0), _zoom(1.03)], ids=["pan", "zoom"])
+def test_coarse_flow_for_large_frames(motion: np.ndarray) -> None:
+    """``max_side``: the flow at half the size, brought back, still follows the motion; the
+    trust mask stays 0/1 and shrinks a little at the edges of what was rejected."""
+    photo = _photograph("coffee")
+    target, source = _view(photo, IDENTITY), _view(photo, motion)
+    coarse, back = flows_both_ways(target, source, max_side=max(H, W) // 2)
+    full = flow_between(target, source)
+    assert coarse.vectors.shape == (H, W, 2) and coarse.confidence.shape == (H, W)
+    assert set(np.unique(coarse.confidence)) <= {0.0, 1.0}
+    trusted = _interior(coarse.confidence > 0, 8)
+    # (80x60 coarse frames: the margins of the checks weigh more than at a real size)
+    assert trusted.sum() > 0.75 * _interior(np.ones((H, W), bool), 8).sum()
+    error = np.linalg.norm(coarse.vectors - _true_flow(IDENTITY, motion), axis=-1)
+    assert error[trusted].mean() < 0.35
+    assert back.vectors.shape == (H, W, 2)
+    # small frames are left at their size: the bits of flow_between
+    same, _ = flows_both_ways(target, source, max_side=max(H, W))
+    assert np.array_equal(same.vectors, full.vectors)
+    again, _ = flows_both_ways(target, source, max_side=max(H, W) // 2)
+    assert np.array_equal(again.vectors, coarse.vectors)
+    with pytest.raises(InputError, match="max_side must be at least 2"):
+        flows_both_ways(target, source, max_side=1)

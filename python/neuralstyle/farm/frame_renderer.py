@@ -173,7 +173,7 @@ class FrameRenderer:
     def _consolidate(self, frame: int, styled: np.ndarray) -> np.ndarray:
         """``frame``'s output from the stylisations of its window (temporal/consolidate.py)."""
         from neuralstyle.temporal.consolidate import Neighbour, consolidate  # torch: as above
-        from neuralstyle.temporal.flow import flows_both_ways
+        from neuralstyle.temporal.flow import CONSOLIDATION_SIDE, flows_both_ways
 
         own = self._stylised[frame][1]
         window = self.job.window(frame)
@@ -187,7 +187,7 @@ class FrameRenderer:
                 self._stylise(other, plate, colour, self._mask(other, plate))
             other_styled, other_display = self._stylised[other]
             if (frame, other) not in self._flows:
-                there, back = flows_both_ways(own, other_display)
+                there, back = flows_both_ways(own, other_display, max_side=CONSOLIDATION_SIDE)
                 self._flows[frame, other], self._flows[other, frame] = there, back
             offset = self.job.frames.index(other) - self.job.frames.index(frame)
             neighbours.append(Neighbour(offset, other_styled, self._flows[frame, other]))
