@@ -158,17 +158,13 @@ def _run_stylize(args: argparse.Namespace) -> int:
     if args.mask is None and request.mask_mode == "styles":
         raise InputError("--mask-mode styles needs --mask")
     if any(is_video(p) for p in args.inputs):
-        return _run_stylize_video(args, values, styles)
+        return _run_stylize_video(args, values, request, styles, device)
     if args.codec is not None:
         raise InputError("--codec is for video outputs")
     jobs = _output_paths(args.inputs, args.output)
-    read_files = [("the input", source) for source, _ in jobs]
-    read_files += [("the style image", Path(style.label)) for style in styles]
-    read_files += [("the mask", args.mask)] if args.mask is not None else []
+    read_files = [("the input", source) for source, _ in jobs] + _reads(args, styles)
     check_no_overwrite([target for _, target in jobs], read_files)
-    for style in styles:
-        style.pixels()  # decoded in full: a damaged style file fails here
-    mask = None if args.mask is None else read(args.mask, "mask").pixels[..., -1:]
+    mask = _decode_styles_and_mask(args, styles)
     for source, target in jobs:  # decoded in full, then again to render: memory stays one image
         _check_input(source, target, mask)
     make_output_folders(dict.fromkeys(target.parent for _, target in jobs))
@@ -193,17 +189,45 @@ def _run_stylize(args: argparse.Namespace) -> int:
             "out": target,
             "size": f"{pixels.shape[1]}x{pixels.shape[0]}",
             "type": pixels.dtype,
-            **request.describe(),
-            "device": device,
-            "profile": determinism.active() or "none",
             "seconds": f"{time.perf_counter() - start:.2f}",
         }
-        tqdm.write(f"{PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+        _log(fields, request, device)
     return 0
 
 
+def _reads(args: argparse.Namespace, styles: list[StyleImage]) -> list[tuple[str, Path]]:
+    """The files a render reads besides its inputs (no output may overwrite them)."""
+    files = [("the style image", Path(style.label)) for style in styles]
+    return files + ([("the mask", args.mask)] if args.mask is not None else [])
+
+
+def _decode_styles_and_mask(
+    args: argparse.Namespace, styles: list[StyleImage]
+) -> np.ndarray | None:
+    """Every style file decoded in full (a damaged one fails here, before any output); the
+    mask's last channel, if there is one."""
+    for style in styles:
+        style.pixels()
+    return None if args.mask is None else read(args.mask, "mask").pixels[..., -1:]
+
+
+def _log(fields: dict[str, Any], request: StyleRequest, device: object) -> None:
+    """The one log line of a rendered file: its fields, the request, where and how it ran."""
+    fields = {
+        **fields,
+        **request.describe(),
+        "device": device,
+        "profile": determinism.active() or "none",
+    }
+    tqdm.write(f"{PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+
+
 def _run_stylize_video(
-    args: argparse.Namespace, values: dict[str, Any], styles: list[StyleImage]
+    args: argparse.Namespace,
+    values: dict[str, Any],
+    request: StyleRequest,
+    styles: list[StyleImage],
+    device: object,
 ) -> int:
     from neuralstyle.video_stylize import stylize_video
 
@@ -212,11 +236,7 @@ def _run_stylize_video(
     if args.render_scale != 1.0 or args.frame_size is not None:
         raise InputError("--render-scale is for proxies of single images, not videos")
     source = args.inputs[0]
-    read_files = [("the input", source)] + [("the style image", Path(s.label)) for s in styles]
-    read_files += [("the mask", args.mask)] if args.mask is not None else []
-    for style in styles:
-        style.pixels()  # decoded in full: a damaged style file fails here
-    mask = None if args.mask is None else read(args.mask, "mask").pixels[..., -1:]
+    mask = _decode_styles_and_mask(args, styles)
 
     def check(size: tuple[int, int]) -> None:
         if mask is not None and mask.shape[:2] != size:
@@ -228,12 +248,14 @@ def _run_stylize_video(
         out: np.ndarray = stylize(frame, mask=mask, **values)
         return out
 
-    def log(fields: dict[str, Any]) -> None:
-        fields = {**fields, **StyleRequest.create(**values).describe()}
-        tqdm.write(f"{PROG}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
-
     stylize_video(
-        source, args.output, render, codec=args.codec, read_files=read_files, check=check, log=log
+        source,
+        args.output,
+        render,
+        codec=args.codec,
+        read_files=[("the input", source), *_reads(args, styles)],
+        check=check,
+        log=lambda fields: _log(fields, request, device),
     )
     return 0
 

@@ -24,7 +24,7 @@ from neuralstyle.errors import InputError
 from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.images import check_format, write_image
 from neuralstyle.io.paths import check_no_overwrite, make_output_folders
-from neuralstyle.io.video import Codec, VideoReader, VideoWriter, is_video
+from neuralstyle.io.video import Codec, VideoReader, VideoWriter, check_video_target, is_video
 
 __all__ = ["stylize_video"]
 
@@ -48,8 +48,8 @@ def stylize_video(
         ImageIOError: the video cannot be read or the output written.
     """
     to_video = is_video(target)
-    if to_video:  # checks the codec against the file before anything is read or made
-        writer = VideoWriter(target, 25, codec or "h264")
+    if to_video:  # before anything is read or made
+        check_video_target(target, codec or "h264")
     else:
         sequence = Sequence.parse(target)
         if sequence.is_still:
@@ -69,8 +69,7 @@ def stylize_video(
         make_output_folders(dict.fromkeys(p.parent for p in outputs))
         frames = tqdm(reader.frames, desc=source.name, unit="frame", disable=None, file=sys.stderr)
         if to_video:
-            writer.rate = reader.rate
-            with writer:
+            with VideoWriter(target, reader.rate, codec or "h264") as writer:
                 for frame in frames:
                     writer.write(render(reader.read(frame)))
         else:

@@ -105,6 +105,9 @@ class FrameRenderer:
         # Stylised frames of the temporal window, by frame: a sequential render stylises each
         # frame once (the window and one frame more; every entry is a whole frame).
         self._stylised: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # Plates read ahead for a window, kept until their own frame renders: read once (a
+        # video read backwards would seek to a key frame and decode the whole group again).
+        self._ahead: OrderedDict[int, Plate] = OrderedDict()
         # Flows by (target, source) frame: each pair's DIS runs serve both of its frames.
         self._flows: dict[tuple[int, int], Any] = {}
 
@@ -126,19 +129,16 @@ class FrameRenderer:
             hooks.before_frame(frame)
         remove_stale_temps([out_path])
         meter = FrameMeter(self.device)
-        plate = self.source.read(frame)
-        mask = self._mask(frame, plate)
+        plate = self._ahead.pop(frame, None) or self.source.read(frame)
         meter.lap("read")
-
-        colour, has_alpha = engine_input(plate, self.stage)
-        meter.lap("colour_in")
         params = self.job.keyframes.at(frame)
-        styled = self._stylise(frame, plate, colour, mask)
+        styled = self._stylise(frame, plate, meter)
         meter.lap("stylise")
         if self.job.temporal:
             styled = self._consolidate(frame, styled)
             meter.lap("temporal")
-        out = output_plate(plate, styled, self.stage, has_alpha)
+        # the engine gives back the channels it was given: RGBA for a plate with alpha
+        out = output_plate(plate, styled, self.stage, styled.shape[2] == 4)
         meter.lap("colour_out")
 
         self._write(frame, out_path, out, params, hooks)
@@ -152,12 +152,16 @@ class FrameRenderer:
         result.finished = time.time()
         return result
 
-    def _stylise(
-        self, frame: int, plate: Plate, colour: np.ndarray, mask: np.ndarray | None
-    ) -> np.ndarray:
-        """``frame`` stylised on its own (kept for the temporal windows of the next frames)."""
+    def _stylise(self, frame: int, plate: Plate, meter: FrameMeter | None = None) -> np.ndarray:
+        """``frame`` stylised on its own (kept for the temporal windows of the next frames: a
+        frame stylised ahead for an earlier frame's window is not read, converted or stylised
+        again); ``meter`` takes the mask read and the colour conversion as ``colour_in``."""
         if frame in self._stylised:
             return self._stylised[frame][0]
+        mask = self._mask(frame, plate)
+        colour, _ = engine_input(plate, self.stage)
+        if meter is not None:
+            meter.lap("colour_in")
         # A colour stage hands the engine straight colour (it unpremultiplies before OCIO).
         premultiplied = plate.premultiplied and self.stage is None
         styled = _stylize(colour, self.job.keyframes.at(frame), mask, premultiplied, self.job)
@@ -183,8 +187,10 @@ class FrameRenderer:
         for other in window[1:]:
             if other not in self._stylised:
                 plate = self.source.read(other)
-                colour, _ = engine_input(plate, self.stage)
-                self._stylise(other, plate, colour, self._mask(other, plate))
+                self._ahead[other] = plate
+                while len(self._ahead) > 2 * self.job.temporal + 2:  # handles never rendered
+                    self._ahead.popitem(last=False)
+                self._stylise(other, plate)
             other_styled, other_display = self._stylised[other]
             if (frame, other) not in self._flows:
                 there, back = flows_both_ways(own, other_display, max_side=CONSOLIDATION_SIDE)

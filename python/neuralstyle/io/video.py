@@ -33,7 +33,14 @@ import numpy as np
 from neuralstyle.errors import ImageIOError, InputError
 from neuralstyle.io.atomic import temp_path
 
-__all__ = ["CODECS", "VIDEO_EXTENSIONS", "VideoReader", "VideoWriter", "is_video"]
+__all__ = [
+    "CODECS",
+    "VIDEO_EXTENSIONS",
+    "VideoReader",
+    "VideoWriter",
+    "check_video_target",
+    "is_video",
+]
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".m4v")
 Codec = Literal["h264", "prores"]
@@ -178,6 +185,16 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
 
 
+def check_video_target(path: Path, codec: str) -> None:
+    """Raise InputError unless a :class:`VideoWriter` can write ``codec`` to ``path``."""
+    if not is_video(path):
+        raise InputError(f"cannot write {path}: not a video file ({', '.join(VIDEO_EXTENSIONS)})")
+    if codec not in CODECS:
+        raise InputError(f"the codec must be one of {', '.join(CODECS)}, got {codec!r}")
+    if codec == "prores" and path.suffix.lower() != ".mov":
+        raise InputError(f"cannot write {path}: ProRes goes in a .mov file")
+
+
 class VideoWriter:
     """Writes frames to a video file, which appears under its name only when :meth:`close`
     succeeds (a context manager: leaving on an exception discards the file).
@@ -195,14 +212,7 @@ class VideoWriter:
         self, path: str | os.PathLike[str], rate: Fraction | int, codec: Codec = "h264"
     ) -> None:
         self.path = Path(path)
-        if not is_video(self.path):
-            raise InputError(
-                f"cannot write {self.path}: not a video file ({', '.join(VIDEO_EXTENSIONS)})"
-            )
-        if codec not in CODECS:
-            raise InputError(f"the codec must be one of {', '.join(CODECS)}, got {codec!r}")
-        if codec == "prores" and self.path.suffix.lower() != ".mov":
-            raise InputError(f"cannot write {self.path}: ProRes goes in a .mov file")
+        check_video_target(self.path, codec)
         self.codec = codec
         self.rate = Fraction(rate)
         self._tmp = temp_path(self.path)

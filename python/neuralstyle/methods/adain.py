@@ -33,8 +33,8 @@ from torch.nn.functional import pad
 from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.preserve_colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.spatial import partition, resize_mask
-from neuralstyle.errors import InputError, ModelError, OutOfMemoryError
-from neuralstyle.methods.per_device import PerDevice, usable_device
+from neuralstyle.errors import InputError, ModelError
+from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
 from neuralstyle.models.decoder import AdaINDecoder, DecoderWeights, load_decoder_weights
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 from neuralstyle.ops.adain import adain, calc_mean_std
@@ -200,18 +200,13 @@ class AdaINStylizer:
             raise InputError("AdaIN: colour preservation needs the style images, not statistics")
         content_in, prepared = prepare_colour(content, images, preserve_colour)
         prepared_iter = iter(prepared)
-        try:
+        with out_of_memory(self.device, content):
             stats = [
                 self.style_statistics(next(prepared_iter)) if isinstance(s, Tensor) else s
                 for s in styles
             ]
             with torch.inference_mode():
                 out = self._decode(content_in, stats, float(alpha), weights, masks)
-        except torch.OutOfMemoryError as exc:
-            shape = "x".join(map(str, content.shape))
-            raise OutOfMemoryError(
-                f"out of memory on {self.device} stylising a {shape} frame", self.device.type
-            ) from exc
         return finish_colour(out, content, preserve_colour)
 
     __call__ = stylize

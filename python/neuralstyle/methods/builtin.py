@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from neuralstyle.errors import InputError, OutOfMemoryError
-from neuralstyle.methods.per_device import PerDevice, usable_device
+from neuralstyle.errors import InputError
+from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
 from neuralstyle.models.cin_net import CINNet
 from neuralstyle.models.weights import load_builtin_weights
 from neuralstyle.tensor_words import dtype_name
@@ -54,15 +54,9 @@ class BuiltinStyles:
         if image.dtype != torch.float32:
             raise InputError(f"expected a float32 image, got {dtype_name(image.dtype)}")
         weights = style_weights.to(self.device, torch.float32)
-        try:
-            with torch.inference_mode():
-                out: Tensor = self.net(image, weights)
-                return out
-        except torch.OutOfMemoryError as exc:
-            shape = "x".join(map(str, image.shape))
-            raise OutOfMemoryError(
-                f"out of memory on {self.device} stylising a {shape} image", self.device.type
-            ) from exc
+        with out_of_memory(self.device, image), torch.inference_mode():
+            out: Tensor = self.net(image, weights)
+            return out
 
 
 _loaded: PerDevice[BuiltinStyles] = PerDevice(BuiltinStyles)

@@ -20,8 +20,8 @@ from torch import Tensor, nn
 
 from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.scale import resize_long_side
-from neuralstyle.errors import InputError, OutOfMemoryError
-from neuralstyle.methods.per_device import PerDevice, usable_device
+from neuralstyle.errors import InputError
+from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
 from neuralstyle.models.arbitrary_net import StylePredictor, StyleTransformer
 from neuralstyle.models.arbitrary_weights import load_arbitrary_weights
 from neuralstyle.tensor_words import dtype_name
@@ -106,20 +106,14 @@ class FastStylizer:
         def towards(vector: Tensor) -> Tensor:
             return vector if own is None else own + strength * (vector - own)
 
-        try:
-            with torch.inference_mode():
-                if masks is None:
-                    out: Tensor = self.transformer(content, towards(mix(list(vectors), weights)))
-                    return out
-                mixed: Tensor = masks[0] * self.transformer(content, towards(vectors[0]))
-                for mask, vector in zip(masks[1:], vectors[1:], strict=True):
-                    mixed = mixed + mask * self.transformer(content, towards(vector))
-                return mixed
-        except torch.OutOfMemoryError as exc:
-            shape = "x".join(map(str, content.shape))
-            raise OutOfMemoryError(
-                f"out of memory on {self.device} stylising a {shape} frame", self.device.type
-            ) from exc
+        with out_of_memory(self.device, content), torch.inference_mode():
+            if masks is None:
+                out: Tensor = self.transformer(content, towards(mix(list(vectors), weights)))
+                return out
+            mixed: Tensor = masks[0] * self.transformer(content, towards(vectors[0]))
+            for mask, vector in zip(masks[1:], vectors[1:], strict=True):
+                mixed = mixed + mask * self.transformer(content, towards(vector))
+            return mixed
 
     def _check(self, what: str, image: Tensor) -> None:
         if image.device != self.device:

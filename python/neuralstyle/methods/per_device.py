@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 import torch
 
-from neuralstyle.errors import DeviceError
+from neuralstyle.errors import DeviceError, OutOfMemoryError
 
-__all__ = ["PerDevice", "usable_device"]
+__all__ = ["PerDevice", "out_of_memory", "usable_device"]
 
 T = TypeVar("T")
 
@@ -22,6 +23,20 @@ def usable_device(device: torch.device | str) -> torch.device:
     if out.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(f"device {out} requested but CUDA is not available here")
     return out
+
+
+@contextlib.contextmanager
+def out_of_memory(device: torch.device, frame: torch.Tensor) -> Iterator[None]:
+    """Inside the block, torch running out of memory on ``device`` is an
+    :class:`~neuralstyle.errors.OutOfMemoryError` naming the frame's shape (what the feed-forward
+    networks raise; the engine and the node answer it as a device error)."""
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        shape = "x".join(map(str, frame.shape))
+        raise OutOfMemoryError(
+            f"out of memory on {device} stylising a {shape} frame", device.type
+        ) from exc
 
 
 class PerDevice(Generic[T]):
