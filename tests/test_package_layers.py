@@ -16,8 +16,8 @@ LAYERS = [
     ["engine"],
     ["api", "_api_arrays"],
     ["farm"],
-    ["host", "cli", "command", "sheet", "video_stylize", "metrics", "training", "params",
-     "farm.render_command",
+    ["host", "host_image", "host_window", "cli", "command", "sheet", "video_stylize", "metrics",
+     "training", "params", "farm.render_command",
      "farm.__main__", "__init__", "__main__"],
 ]  # fmt: skip
 

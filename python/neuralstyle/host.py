@@ -17,13 +17,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.errors import InputError, RenderAbortedError
+from neuralstyle.host_image import HostImage
+from neuralstyle.host_window import HostWindow
 from neuralstyle.testing import trace
 
 if TYPE_CHECKING:
@@ -34,9 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["is_identity", "purge_caches", "release", "render"]
 
-_COMPONENTS = {"RGBA": 4, "RGB": 3, "Alpha": 1}
-_PREMULTIPLICATION = ("opaque", "premultiplied", "unpremultiplied")
-_IMAGE_KEYS = frozenset({"pixels", "bounds", "components", "premultiplication"})
 
 # Per-instance engine state. Instances render concurrently from host threads; the network itself
 # is shared per device (methods.builtin caches it), each instance keeps its request's weights.
@@ -55,6 +51,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     cuda_stream: int = 0,
     progress: Callable[[float], bool] | None = None,
     frame_size: tuple[int, int] | None = None,
+    temporal: Mapping[str, Any] | None = None,
 ) -> None:
     """Fill ``dst["window"]`` of the output with the stylised source, or raise.
 
@@ -72,6 +69,9 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         frame_size: ``(height, width)`` of the full frame (render scale 1) of which ``src`` is
             the render, when the host knows it (a proxy alone does not tell an odd side from
             an even one); ignored when ``src`` is not that frame at ``render_scale``.
+        temporal: Temporal stability (docs/contract.md): ``radius`` (K), ``amount`` and
+            ``frames``, the other frames of t-K..t+K the host has, each with its ``time``,
+            ``src``, ``mask`` and ``params`` at that time. None: off.
 
     Raises:
         InputError: bad params or images (the message names the key and the allowed values).
@@ -82,9 +82,9 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     request = StyleRequest.from_params(params)
     _check_instance(instance)
     _check_frame(time, render_scale)
-    source = _HostImage.parse(src, "src")
-    target = _HostImage.parse(dst, "dst", window=True)
-    matte = None if mask is None else _HostImage.parse(mask, "mask")
+    source = HostImage.parse(src, "src")
+    target = HostImage.parse(dst, "dst", window=True)
+    matte = None if mask is None else HostImage.parse(mask, "mask")
     if (source.channels, source.dtype) != (target.channels, target.dtype):
         raise InputError(
             f"dst must have the components and depth of src: src is {source.describe()}, "
@@ -96,6 +96,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
         raise InputError(
             f"cuda_stream must be a stream handle (an integer >= 0), got {cuda_stream!r}"
         )
+    steadied = None if temporal is None else HostWindow.parse(temporal, time, source, matte)
     trace.record(instance, time, source.raw, target.raw, frame_size)
 
     # Engine imports stay in functions (here and below): they load torch (about 1 s with
@@ -110,6 +111,14 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     dst_view = dst_pixels.view(window.within(Rect.from_ofx(target.bounds)))
     device = _cuda_device(src_pixels, request) if cuda else None
     stylist = _stylist(instance, request, device)
+    frame = _frame_size(frame_size, source, scale)
+    report = None if progress is None else _abortable(progress)
+    if steadied is not None and steadied.frames and not request.is_identity:
+        with _host_stream(cuda, cuda_stream):
+            steadied.render(
+                stylist, dst=dst_view, window=window, scale=scale, frame_size=frame, progress=report
+            )
+        return
     with _host_stream(cuda, cuda_stream):
         render_frame(
             src_pixels,
@@ -121,8 +130,8 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
             mask=None if matte is None else matte.pixels(),
             mask_rect=None if matte is None else Rect.from_ofx(matte.bounds),
             render_scale=scale,
-            frame_size=_frame_size(frame_size, source, scale),
-            progress=None if progress is None else _abortable(progress),
+            frame_size=frame,
+            progress=report,
         )
 
 
@@ -150,7 +159,8 @@ def release(instance: int) -> None:
 
 
 def purge_caches() -> None:
-    """Drop every instance's state, the loaded networks and torch's cached GPU memory."""
+    """Drop every instance's state, the loaded networks, the stylised frames kept for temporal
+    windows and torch's cached GPU memory."""
     with _lock:
         _instances.clear()
     if "torch" not in sys.modules:  # nothing loaded yet; do not import torch just to purge
@@ -160,113 +170,16 @@ def purge_caches() -> None:
     from neuralstyle.engine import stylist
     from neuralstyle.methods import adain, builtin, fast
     from neuralstyle.models import encoder
+    from neuralstyle.temporal import frame_cache
 
     stylist.clear_cache()
     builtin.clear_cache()
     adain.clear_cache()
     fast.clear_cache()
     encoder.clear_cache()
+    frame_cache.clear()
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
-
-
-@dataclass(frozen=True)
-class _HostImage:
-    """One image dict of the contract, checked."""
-
-    raw: object  # numpy view, or an object exposing __cuda_array_interface__
-    bounds: tuple[int, int, int, int]
-    channels: int
-    dtype: str
-    premultiplied: bool
-    window: tuple[int, int, int, int]  # the dst render window; bounds for src and mask
-
-    @property
-    def on_cuda(self) -> bool:
-        return hasattr(self.raw, "__cuda_array_interface__")
-
-    def describe(self) -> str:
-        return f"{self.channels} channels of {self.dtype}"
-
-    def pixels(self) -> Pixels:
-        from neuralstyle.engine.pixels import CpuPixels, CudaPixels  # torch: see render()
-
-        if self.on_cuda:
-            return CudaPixels.wrap(self.raw)
-        return CpuPixels(self.raw[::-1])  # type: ignore[index]  # upright view, no copy
-
-    @classmethod
-    def parse(cls, image: Mapping[str, Any], role: str, *, window: bool = False) -> _HostImage:
-        from neuralstyle.engine.pixels import DTYPES  # torch: see render()
-
-        if not isinstance(image, Mapping):
-            raise InputError(f"{role} must be a dict, got {type(image).__name__}")
-        keys = _IMAGE_KEYS | ({"window"} if window else set())
-        if set(image) != keys:
-            raise InputError(
-                f"{role} must have exactly the keys {', '.join(sorted(keys))}; "
-                f"got {', '.join(sorted(map(str, image)))}"
-            )
-        components = image["components"]
-        if components not in _COMPONENTS:
-            raise InputError(
-                f"{role}['components'] must be one of {', '.join(_COMPONENTS)}, got {components!r}"
-            )
-        premultiplication = image["premultiplication"]
-        if premultiplication not in _PREMULTIPLICATION:
-            raise InputError(
-                f"{role}['premultiplication'] must be one of {', '.join(_PREMULTIPLICATION)}, "
-                f"got {premultiplication!r}"
-            )
-        bounds = _rect(image["bounds"], f"{role}['bounds']")
-        area = _rect(image["window"], f"{role}['window']") if window else bounds
-        x1, y1, x2, y2 = bounds
-        if window and not (x1 <= area[0] and y1 <= area[1] and area[2] <= x2 and area[3] <= y2):
-            raise InputError(f"{role}['window'] {area} must lie inside {role}['bounds'] {bounds}")
-
-        raw = image["pixels"]
-        if hasattr(raw, "__cuda_array_interface__"):
-            interface = raw.__cuda_array_interface__
-            shape, dtype = tuple(interface["shape"]), np.dtype(interface["typestr"])
-        elif isinstance(raw, np.ndarray):
-            shape, dtype = raw.shape, raw.dtype
-            if window and not raw.flags.writeable:
-                raise InputError(f"{role}['pixels'] must be writeable")
-        else:
-            raise InputError(
-                f"{role}['pixels'] must be a numpy array or expose __cuda_array_interface__, "
-                f"got {type(raw).__name__}"
-            )
-        expected = (y2 - y1, x2 - x1, _COMPONENTS[components])
-        if shape != expected:
-            raise InputError(
-                f"{role}['pixels'] has shape {shape}; bounds {bounds} and {components} "
-                f"need {expected}"
-            )
-        if dtype not in DTYPES:
-            raise InputError(
-                f"{role}['pixels'] must be uint8, uint16, float16 or float32, got {dtype}"
-            )
-        return cls(
-            raw=raw,
-            bounds=bounds,
-            channels=expected[2],
-            dtype=dtype.name,
-            premultiplied=components == "RGBA" and premultiplication == "premultiplied",
-            window=area,
-        )
-
-
-def _rect(value: object, name: str) -> tuple[int, int, int, int]:
-    if not isinstance(value, (tuple, list)) or len(value) != 4:
-        raise InputError(f"{name} must be four integers (x1, y1, x2, y2), got {value!r}")
-    coords = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
-    if len(coords) != 4:
-        raise InputError(f"{name} must be four integers (x1, y1, x2, y2), got {value!r}")
-    x1, y1, x2, y2 = coords
-    if x2 < x1 or y2 < y1:
-        raise InputError(f"{name} must have x1 <= x2 and y1 <= y2, got {value!r}")
-    return x1, y1, x2, y2
 
 
 def _check_instance(instance: object) -> None:
@@ -290,7 +203,7 @@ def _check_frame(time: object, render_scale: object) -> None:
 
 
 def _frame_size(
-    frame_size: object, source: _HostImage, render_scale: tuple[float, float]
+    frame_size: object, source: HostImage, render_scale: tuple[float, float]
 ) -> tuple[int, int] | None:
     if frame_size is None:
         return None

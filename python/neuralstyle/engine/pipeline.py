@@ -52,7 +52,7 @@ from neuralstyle.pixel_encoding import (
 if TYPE_CHECKING:
     from neuralstyle.controls.scale import RenderScale
 
-__all__ = ["render_frame"]
+__all__ = ["place", "render_frame"]
 
 
 def render_frame(
@@ -92,9 +92,7 @@ def render_frame(
         DeviceError: the device ran out of memory.
         ModelError: the network's weights are missing or corrupt.
     """
-    inside = dst_rect.intersect(src_rect)
-    for band in dst_rect.bands_outside(inside):
-        dst.view(band.within(dst_rect)).fill_zero()
+    inside = _zero_outside(src_rect, dst, dst_rect)
     if inside.empty:
         return
     out_view = dst.view(inside.within(dst_rect))
@@ -137,6 +135,28 @@ def render_frame(
             weight=use.weight,
         )
         out_view.write(out)
+
+
+def place(frame: Pixels, frame_rect: Rect, dst: Pixels, dst_rect: Rect) -> None:
+    """Fill ``dst`` (at ``dst_rect``) from ``frame`` (CPU pixels at ``frame_rect``): 0 outside
+    ``frame``, as :func:`render_frame` writes a window."""
+    inside = _zero_outside(frame_rect, dst, dst_rect)
+    if inside.empty:
+        return
+    part = frame.view(inside.within(frame_rect))
+    target = dst.view(inside.within(dst_rect))
+    if type(target) is type(part):
+        target.copy_from(part)
+    else:  # CUDA output memory
+        target.write(part.to_planar(torch.device("cpu")))
+
+
+def _zero_outside(src_rect: Rect, dst: Pixels, dst_rect: Rect) -> Rect:
+    """Zero the parts of ``dst`` outside ``src_rect``; returns the part inside."""
+    inside = dst_rect.intersect(src_rect)
+    for band in dst_rect.bands_outside(inside):
+        dst.view(band.within(dst_rect)).fill_zero()
+    return inside
 
 
 def _stylise(

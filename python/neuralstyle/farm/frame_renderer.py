@@ -18,9 +18,9 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from neuralstyle.io.plates import (
     verify_plate,
     write_plate,
 )
+
+if TYPE_CHECKING:
+    from neuralstyle.temporal.window import WindowFrame
 
 __all__ = ["FrameRenderer", "FrameResult", "Hooks", "render_frames"]
 
@@ -102,14 +105,12 @@ class FrameRenderer:
         self.mask = open_source(job.mask) if job.mask else None
         self.profile = determinism.ensure()
         self.device, self._header = describe_device(job.device, self.profile)
-        # Stylised frames of the temporal window, by frame: a sequential render stylises each
-        # frame once (the window and one frame more; every entry is a whole frame).
-        self._stylised: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # The temporal window's frames by frame number: colour, mask and content keys made once
+        # per frame (their stylisations and flows are in temporal.frame_cache, by content).
+        self._window: OrderedDict[int, WindowFrame] = OrderedDict()
         # Plates read ahead for a window, kept until their own frame renders: read once (a
         # video read backwards would seek to a key frame and decode the whole group again).
         self._ahead: OrderedDict[int, Plate] = OrderedDict()
-        # Flows by (target, source) frame: each pair's DIS runs serve both of its frames.
-        self._flows: dict[tuple[int, int], Any] = {}
 
     def render(self, frame: int, hooks: Hooks | None = None) -> FrameResult:
         """Render ``frame`` (or skip it when its output exists and ``skip_existing`` is set).
@@ -132,11 +133,13 @@ class FrameRenderer:
         plate = self._ahead.pop(frame, None) or self.source.read(frame)
         meter.lap("read")
         params = self.job.keyframes.at(frame)
-        styled = self._stylise(frame, plate, meter)
-        meter.lap("stylise")
         if self.job.temporal:
-            styled = self._consolidate(frame, styled)
-            meter.lap("temporal")
+            styled = self._steady(frame, plate, meter)
+        else:
+            colour, mask, premultiplied = self._engine_input(frame, plate)
+            meter.lap("colour_in")
+            styled = _stylize(colour, params, mask, premultiplied, self.job)
+            meter.lap("stylise")
         # the engine gives back the channels it was given: RGBA for a plate with alpha
         out = output_plate(plate, styled, self.stage, styled.shape[2] == 4)
         meter.lap("colour_out")
@@ -152,55 +155,67 @@ class FrameRenderer:
         result.finished = time.time()
         return result
 
-    def _stylise(self, frame: int, plate: Plate, meter: FrameMeter | None = None) -> np.ndarray:
-        """``frame`` stylised on its own (kept for the temporal windows of the next frames: a
-        frame stylised ahead for an earlier frame's window is not read, converted or stylised
-        again); ``meter`` takes the mask read and the colour conversion as ``colour_in``."""
-        if frame in self._stylised:
-            return self._stylised[frame][0]
-        mask = self._mask(frame, plate)
+    def _engine_input(self, frame: int, plate: Plate) -> tuple[np.ndarray, np.ndarray | None, bool]:
+        """The colour, mask and premultiplication the engine gets for ``frame``."""
         colour, _ = engine_input(plate, self.stage)
-        if meter is not None:
-            meter.lap("colour_in")
         # A colour stage hands the engine straight colour (it unpremultiplies before OCIO).
-        premultiplied = plate.premultiplied and self.stage is None
-        styled = _stylize(colour, self.job.keyframes.at(frame), mask, premultiplied, self.job)
-        if self.job.temporal:
-            from neuralstyle.temporal.consolidate import display_for_flow  # torch: see frame_stats
+        return colour, self._mask(frame, plate), plate.premultiplied and self.stage is None
 
-            linear = colour.dtype.kind == "f"
-            self._stylised[frame] = (styled, display_for_flow(colour, linear=linear))
-            while len(self._stylised) > 2 * self.job.temporal + 2:
-                self._stylised.popitem(last=False)
-        return styled
+    def _steady(self, frame: int, plate: Plate, meter: FrameMeter) -> np.ndarray:
+        """``frame``'s output from the stylisations of its window (temporal/window.py)."""
+        from neuralstyle.temporal.frame_cache import frame_cache  # torch: see frame_stats
+        from neuralstyle.temporal.window import steady
 
-    def _consolidate(self, frame: int, styled: np.ndarray) -> np.ndarray:
-        """``frame``'s output from the stylisations of its window (temporal/consolidate.py)."""
-        from neuralstyle.temporal.consolidate import Neighbour, consolidate  # torch: as above
-        from neuralstyle.temporal.flow import CONSOLIDATION_SIDE, flows_both_ways
-
-        own = self._stylised[frame][1]
-        window = self.job.window(frame)
-        # Pairs no later frame's window can use again.
-        self._flows = {k: v for k, v in self._flows.items() if k[0] in window or k[1] in window}
-        neighbours = []
-        for other in window[1:]:
-            if other not in self._stylised:
-                plate = self.source.read(other)
-                self._ahead[other] = plate
+        own = self._window_frame(frame, plate)
+        meter.lap("colour_in")
+        styled = frame_cache().get_or_make(("styled", own.key), own.stylise)
+        meter.lap("stylise")
+        window = [replace(own, stylise=lambda: styled)]  # made once, even with no cache
+        order = self.job.frames.index
+        for other in self.job.window(frame)[1:]:
+            if other not in self._window:
+                self._ahead[other] = self.source.read(other)
                 while len(self._ahead) > 2 * self.job.temporal + 2:  # handles never rendered
                     self._ahead.popitem(last=False)
-                self._stylise(other, plate)
-            other_styled, other_display = self._stylised[other]
-            if (frame, other) not in self._flows:
-                there, back = flows_both_ways(own, other_display, max_side=CONSOLIDATION_SIDE)
-                self._flows[frame, other], self._flows[other, frame] = there, back
-            offset = self.job.frames.index(other) - self.job.frames.index(frame)
-            neighbours.append(Neighbour(offset, other_styled, self._flows[frame, other]))
-        self._stylised.move_to_end(frame)
-        return consolidate(
-            styled, neighbours, radius=self.job.temporal, amount=self.job.temporal_amount
+            neighbour = self._window_frame(other, self._ahead.get(other))
+            window.append(replace(neighbour, offset=order(other) - order(frame)))
+        out = steady(window, radius=self.job.temporal, amount=self.job.temporal_amount)
+        meter.lap("temporal")
+        return out
+
+    def _window_frame(self, frame: int, plate: Plate | None) -> WindowFrame:
+        """``frame`` as a window frame (offset 0), made once while windows need it."""
+        from neuralstyle.temporal.consolidate import display_for_flow  # torch: see frame_stats
+        from neuralstyle.temporal.frame_cache import content_key
+        from neuralstyle.temporal.window import WindowFrame
+
+        if frame in self._window:
+            self._window.move_to_end(frame)
+            return self._window[frame]
+        if plate is None:
+            plate = self.source.read(frame)
+        colour, mask, premultiplied = self._engine_input(frame, plate)
+        params = self.job.keyframes.at(frame)
+        linear = colour.dtype.kind == "f"
+        settings = {
+            "params": params,
+            "method": self.job.method,
+            "controls": dict(self.job.controls),
+            "premultiplied": premultiplied,
+            "device": self.job.device,
+        }
+        made = WindowFrame(
+            offset=0,
+            plate=content_key(colour, settings={"linear": linear}),
+            key=content_key(colour, mask, settings=settings),
+            display=lambda: display_for_flow(colour, linear=linear),
+            stylise=lambda: _stylize(colour, params, mask, premultiplied, self.job),
+            identity=float(params["strength"]) == 0.0,
         )
+        self._window[frame] = made
+        while len(self._window) > 2 * self.job.temporal + 2:
+            self._window.popitem(last=False)
+        return made
 
     def _existing_is_bad(self, path: Path) -> str | None:
         """None when an existing output can stay; else why it must be rendered again."""
