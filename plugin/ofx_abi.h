@@ -348,6 +348,7 @@ typedef struct OfxProgressSuiteV1 {
 #define kOfxImageClipPropDepthPrefix "OfxImageClipPropDepth_"
 #define kOfxImageClipPropPARPrefix "OfxImageClipPropPAR_"
 #define kOfxImageClipPropRoIPrefix "OfxImageClipPropRoI_"
+#define kOfxImageClipPropFrameRangePrefix "OfxImageClipPropFrameRange_"
 
 /* ---- images ------------------------------------------------------------------------------ */
 #define kOfxImagePropData "OfxImagePropData"

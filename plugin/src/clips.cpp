@@ -9,13 +9,14 @@
 #include "suites.h"
 
 namespace neuralstyle {
-namespace {
 
 OfxPropertySetHandle clip_props(OfxImageClipHandle clip) {
   OfxPropertySetHandle props = nullptr;
   if (clip) suites().effect->clipGetPropertySet(clip, &props);
   return props;
 }
+
+namespace {
 
 // What the upstream delivers, before any mapping the host did for us.
 std::string unmapped(OfxPropertySetHandle clip, const char *unmapped_name, const char *name) {

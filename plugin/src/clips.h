@@ -17,6 +17,9 @@ struct ClipHandles {
   OfxImageClipHandle output = nullptr;
 };
 
+// The clip's property set, or null.
+OfxPropertySetHandle clip_props(OfxImageClipHandle clip);
+
 // Throws ActionError when the host lacks Source or Output.
 ClipHandles fetch_clip_handles(OfxImageEffectHandle effect);
 

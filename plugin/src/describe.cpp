@@ -7,6 +7,7 @@
 #include "params.h"
 #include "props.h"
 #include "suites.h"
+#include "temporal.h"
 
 namespace neuralstyle {
 namespace {
@@ -31,7 +32,12 @@ OfxStatus define_clip(OfxImageEffectHandle descriptor, const char *name,
 
 // One parameter of the generated table, as its kind needs it. Choices, files and integers do not
 // animate: a style or a method is picked, not keyed (blends and strengths are keyed instead).
-OfxStatus define_param(OfxParamSetHandle set, const ParamSpec &spec) {
+// Where the host gives effects no other frames (temporal.h), said on the temporal parameters.
+constexpr const char *kNoTemporalHere =
+    " This host gives effects no other frames (its OpenFX temporal clip access is off), so "
+    "Temporal stability is off here.";
+
+OfxStatus define_param(OfxParamSetHandle set, const ParamSpec &spec, bool disabled) {
   static constexpr const char *kTypes[] = {kOfxParamTypeDouble, kOfxParamTypeInteger,
                                            kOfxParamTypeChoice, kOfxParamTypeString};
   OfxPropertySetHandle p = nullptr;
@@ -41,7 +47,9 @@ OfxStatus define_param(OfxParamSetHandle set, const ParamSpec &spec) {
   }
   set_string(p, kOfxPropLabel, spec.label);
   set_string(p, kOfxParamPropScriptName, spec.script_name);
-  set_string(p, kOfxParamPropHint, spec.hint);
+  set_string(p, kOfxParamPropHint,
+             disabled ? (std::string(spec.hint) + kNoTemporalHere).c_str() : spec.hint);
+  if (disabled) set_int(p, kOfxParamPropEnabled, 0);
   set_int(p, kOfxParamPropAnimates, spec.animates ? 1 : 0);
   switch (spec.kind) {
     case ParamKind::kDouble:
@@ -77,8 +85,9 @@ OfxStatus define_param(OfxParamSetHandle set, const ParamSpec &spec) {
 OfxStatus define_params(OfxImageEffectHandle descriptor) {
   OfxParamSetHandle set = nullptr;
   if (suites().effect->getParamSet(descriptor, &set) != kOfxStatOK) return kOfxStatFailed;
-  for (const ParamSpec &spec : kParams) {
-    const OfxStatus status = define_param(set, spec);
+  for (int id = 0; id < kParamCount; ++id) {
+    const bool disabled = is_temporal_param(id) && !suites().temporal_clip_access;
+    const OfxStatus status = define_param(set, kParams[id], disabled);
     if (status != kOfxStatOK) return status;
   }
   return kOfxStatOK;

@@ -43,6 +43,25 @@ py::dict params_dict(const ParamValues &p) {
   return d;
 }
 
+// The contract's `temporal`: None when Temporal stability is off.
+py::object temporal_dict(const RenderCall &call) {
+  if (call.temporal_radius == 0) return py::none();
+  py::list frames;
+  for (const WindowFrame &f : call.neighbours) {
+    py::dict frame;
+    frame["time"] = f.time;
+    frame["src"] = image_dict(f.src, false);
+    frame["mask"] = f.mask ? py::object(image_dict(*f.mask, false)) : py::none();
+    frame["params"] = params_dict(f.params);
+    frames.append(frame);
+  }
+  py::dict d;
+  d["radius"] = call.temporal_radius;
+  d["amount"] = call.temporal_amount;
+  d["frames"] = frames;
+  return d;
+}
+
 // Runs `body` with the GIL and the engine imported; Python exceptions leave as PythonError.
 template <typename Body>
 auto with_host(Body body) {
@@ -131,7 +150,8 @@ void render(OfxImageEffectHandle effect, const RenderCall &call) {
     host.render(call.instance, image_dict(call.src, false), dst, params_dict(call.params),
                 call.time, py::make_tuple(call.render_scale[0], call.render_scale[1]),
                 py::arg("mask") = mask, py::arg("cuda_stream") = call.cuda_stream,
-                py::arg("progress") = report, py::arg("frame_size") = frame_size);
+                py::arg("progress") = report, py::arg("frame_size") = frame_size,
+                py::arg("temporal") = temporal_dict(call));
   });
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "image_layout.h"
 #include "ofx_abi.h"
@@ -39,6 +40,14 @@ namespace engine {
 // std::runtime_error with the interpreter's message, or PythonError from the import.
 void load(OfxImageEffectHandle effect);
 
+// Another frame of the Temporal stability window: its images and the parameters at its time.
+struct WindowFrame {
+  double time = 0.0;
+  ImageLayout src;
+  std::optional<ImageLayout> mask;
+  ParamValues params;
+};
+
 struct RenderCall {
   int instance = 0;
   ImageLayout src;
@@ -50,10 +59,13 @@ struct RenderCall {
   double render_scale[2] = {1.0, 1.0};
   int frame_size[2] = {0, 0};      // (height, width) of the Source at render scale 1; 0: unknown
   std::uintptr_t cuda_stream = 0;  // the host's cudaStream_t, 0 for none
+  int temporal_radius = 0;         // Temporal stability's K; 0: off
+  double temporal_amount = 1.0;    // Stability amount at `time`
+  std::vector<WindowFrame> neighbours;  // the other frames of time-K..time+K the host gave
 };
 
 // neuralstyle.host.render(instance, src, dst, params, time, render_scale, mask=, cuda_stream=,
-// progress=, frame_size=).
+// progress=, frame_size=, temporal=).
 // Calls load(effect) first.
 void render(OfxImageEffectHandle effect, const RenderCall &call);
 

@@ -15,6 +15,7 @@
 #include "ofx_abi.h"
 #include "render.h"
 #include "suites.h"
+#include "temporal.h"
 
 namespace neuralstyle {
 namespace {
@@ -39,7 +40,7 @@ const Capabilities kCapabilities = {
     /*field_render_twice_always=*/false,  // the network is for whole frames, not fields
     /*render_thread_safety=*/kOfxImageEffectRenderInstanceSafe,  // instances in parallel
     /*supports_multi_resolution=*/true,  // proxy renders at the host's render scale
-    /*temporal_clip_access=*/false,
+    /*temporal_clip_access=*/true,       // Temporal stability reads frames either side (temporal.h)
     /*pixel_depths=*/{kOfxBitDepthFloat, kOfxBitDepthHalf, kOfxBitDepthShort, kOfxBitDepthByte},
     /*components=*/{kOfxImageComponentRGBA, kOfxImageComponentRGB, kOfxImageComponentAlpha},
     /*mask_components=*/{kOfxImageComponentAlpha, kOfxImageComponentRGBA},
@@ -75,6 +76,9 @@ OfxStatus dispatch(const char *action, OfxImageEffectHandle effect, OfxPropertyS
   }
   if (is(action, kOfxImageEffectActionGetRegionOfDefinition)) {
     return get_region_of_definition(get_instance(effect).clips, in_args, out_args);
+  }
+  if (is(action, kOfxImageEffectActionGetFramesNeeded)) {
+    return get_frames_needed(get_instance(effect), in_args, out_args);
   }
   if (is(action, kOfxImageEffectActionGetRegionsOfInterest)) {
     return get_regions_of_interest(get_instance(effect).clips, in_args, out_args);

@@ -5,32 +5,16 @@
 #include <string>
 
 #include "action_error.h"
+#include "clip_image.h"
 #include "engine.h"
 #include "failed_frame.h"
 #include "image_view.h"
 #include "props.h"
 #include "suites.h"
+#include "temporal.h"
 
 namespace neuralstyle {
 namespace {
-
-// A clip's image for the length of an action; the host gets it back however the action ends.
-class ClipImage {
- public:
-  ClipImage(OfxImageClipHandle clip, OfxTime time) {
-    if (suites().effect->clipGetImage(clip, time, nullptr, &props_) != kOfxStatOK) props_ = nullptr;
-  }
-  ~ClipImage() {
-    if (props_) suites().effect->clipReleaseImage(props_);
-  }
-  ClipImage(const ClipImage &) = delete;
-  ClipImage &operator=(const ClipImage &) = delete;
-
-  OfxPropertySetHandle props() const { return props_; }
-
- private:
-  OfxPropertySetHandle props_ = nullptr;
-};
 
 std::string at_time(OfxTime time) { return " at time " + std::to_string(time); }
 
@@ -72,6 +56,7 @@ OfxStatus render(Instance &instance, OfxPropertySetHandle in_args) {
     source_frame_size(instance.clips, call.time, call.render_scale, call.src.bounds,
                       call.frame_size);
     if (mask && mask->props()) call.mask = read_image(mask->props(), cuda, "Mask");
+    const TemporalImages window(instance, call, cuda);  // held until the engine is done
     engine::render(instance.effect, call);
   } catch (...) {
     fill_failed_frame(call.dst, call.window, fill, source);

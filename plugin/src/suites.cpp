@@ -26,6 +26,11 @@ OfxStatus fetch_suites() {
   if (!s.message_v2) s.message_v1 = fetch<OfxMessageSuiteV1>(kOfxMessageSuite, 1);
   s.progress = fetch<OfxProgressSuiteV1>(kOfxProgressSuite, 1);
   if (!s.property || !s.effect || !s.param) return kOfxStatErrMissingHostFeature;
+  int temporal = 0;
+  if (s.property->propGetInt(g_host->host, kOfxImageEffectPropTemporalClipAccess, 0, &temporal) ==
+      kOfxStatOK) {
+    s.temporal_clip_access = temporal != 0;
+  }
   g_suites = s;
   return kOfxStatOK;
 }

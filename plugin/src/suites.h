@@ -15,6 +15,9 @@ struct Suites {
   const OfxMessageSuiteV1 *message_v1 = nullptr;
   // Optional: long renders (optimisation) report progress; without it they just run.
   const OfxProgressSuiteV1 *progress = nullptr;
+  // The host's kOfxImageEffectPropTemporalClipAccess: it gives effects frames at other times.
+  // MLT 7.41 says 0, and its clipGetImage returns the current frame whatever time is asked.
+  bool temporal_clip_access = false;
 };
 
 // Called from OfxPlugin::setHost and OfxSetHost (1.5): hosts call either, or both.

@@ -226,12 +226,14 @@ class Runs:
         return read_trace(self.root / name / "trace.jsonl")
 
 
-def describe(built: Built, work: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def describe(
+    built: Built, work: Path, env: Mapping[str, str] | None = None, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     """The plugin's descriptor as the host saw it: plugin props, and per context its clips and
-    params (type, default, min, max, options, animates)."""
+    params (type, default, min, max, options, animates). ``extra``: more host options."""
     work.mkdir(parents=True, exist_ok=True)
     out = work / "describe.json"
-    args = [str(built.host), "--bundle", str(built.bundle), "--describe-json", str(out)]
+    args = [str(built.host), "--bundle", str(built.bundle), "--describe-json", str(out), *extra]
     proc = subprocess.run(
         args,
         capture_output=True,

@@ -122,7 +122,9 @@ bool Instance::createInstance() {
   p.setDouble(kOfxImageEffectPropFrameRate, 24.0);
   p.setInt(kOfxPropIsInteractive, 0);
 
-  const std::vector<double> range{double(opt_.firstFrame), double(opt_.lastFrame)};
+  const std::vector<double> range =
+      opt_.clipRange ? std::vector<double>{double(opt_.clipFirst), double(opt_.clipLast)}
+                     : std::vector<double>{double(opt_.firstFrame), double(opt_.lastFrame)};
   for (const auto &c : e.clips()) {
     PropertySet &cp = c->props();
     const bool isMask = c->name() == "Mask";
@@ -361,6 +363,25 @@ Json Instance::renderFrame(int frame, bool sequenceOk) {
       if (v.size() == 4) roi[c->name()] = Json::list({v[0], v[1], v[2], v[3]});
     }
     rec["roi"] = std::move(roi);
+  }
+
+  // Frames needed (temporal clip access): the times of each input clip the render will fetch.
+  if (error.empty() && shared_.framesNeeded) {
+    PropertySet in("inArgs of GetFramesNeeded", false, false), out("outArgs", true, true);
+    in.setDouble(kOfxPropTime, t);
+    for (const auto &c : e.clips()) {
+      if (!c->isOutput() && c->connected()) {
+        out.setDouble(kOfxImageClipPropFrameRangePrefix + c->name(), std::vector<double>{t, t});
+      }
+    }
+    check(kOfxImageEffectActionGetFramesNeeded,
+          e.action(kOfxImageEffectActionGetFramesNeeded, &in, &out));
+    Json needed = Json::object();
+    for (const auto &c : e.clips()) {
+      const auto v = out.getDoubles(kOfxImageClipPropFrameRangePrefix + c->name());
+      if (v.size() == 2) needed[c->name()] = Json::list({v[0], v[1]});
+    }
+    rec["frames_needed"] = std::move(needed);
   }
 
   // Identity: the host copies the named clip's frame itself and does not call Render.

@@ -25,6 +25,7 @@ struct Shared {
   CudaRuntime *cuda = nullptr;       // set when renders get CUDA buffers
   bool cudaRender = false;           // the plugin declares CUDA render
   bool cudaStream = false;           // ... and CUDA streams
+  bool framesNeeded = false;         // temporal clip access on both sides: ask GetFramesNeeded
 };
 
 class Instance {

@@ -17,7 +17,7 @@ const char *usage() {
          "          [--render-scale 1|0.5|0.25 | --proxy-size WxH] [--rod canonical|proxy]\n"
          "          [--premult premultiplied|unpremultiplied|opaque]\n"
          "          [--python own|none] [--instances N] [--cuda] [--dump-inputs] [--keep-failed]\n"
-         "          [--abort-after N] [--log LOG.json]\n"
+         "          [--abort-after N] [--clip-range A-B] [--temporal-access 0|1] [--log LOG.json]\n"
          "  --input may be repeated: instance K then renders input K (outputs in DIR/iK)\n"
          "exit codes: 0 all frames rendered, 1 a plugin failure (the other frames still render),\n"
          "            2 usage error, 77 --cuda without a usable CUDA runtime and device\n";
@@ -81,16 +81,24 @@ bool parseOptions(int argc, char **argv, Options *o, std::string *error) {
       if (!value(&o->outDir)) return false;
     } else if (a == "--log") {
       if (!value(&o->log)) return false;
-    } else if (a == "--frames") {
+    } else if (a == "--frames" || a == "--clip-range") {
       if (!value(&v)) return false;
+      const bool frames = a == "--frames";
+      int *first = frames ? &o->firstFrame : &o->clipFirst;
+      int *last = frames ? &o->lastFrame : &o->clipLast;
       const size_t dash = v.find('-', 1);  // a leading '-' is a negative first frame
       if (dash == std::string::npos) {
-        if (!toInt(v, &o->firstFrame)) return fail(error, "--frames: bad range " + v);
-        o->lastFrame = o->firstFrame;
-      } else if (!toInt(v.substr(0, dash), &o->firstFrame) ||
-                 !toInt(v.substr(dash + 1), &o->lastFrame) || o->lastFrame < o->firstFrame) {
-        return fail(error, "--frames: bad range " + v);
+        if (!toInt(v, first)) return fail(error, a + ": bad range " + v);
+        *last = *first;
+      } else if (!toInt(v.substr(0, dash), first) || !toInt(v.substr(dash + 1), last) ||
+                 *last < *first) {
+        return fail(error, a + ": bad range " + v);
       }
+      if (!frames) o->clipRange = true;
+    } else if (a == "--temporal-access") {
+      if (!value(&v)) return false;
+      if (v != "0" && v != "1") return fail(error, "--temporal-access must be 0 or 1");
+      o->temporalAccess = v == "1";
     } else if (a == "--context") {
       if (!value(&o->context)) return false;
       if (o->context != "filter" && o->context != "general") {

@@ -40,6 +40,9 @@ struct Options {
   bool dumpInputs = false;
   bool keepFailed = false;  // write a failed Render's buffer (failed.%04d.npy), as MLT shows it
   int abortAfter = -1;      // progressUpdate answers "abort" from this update on; -1: never
+  bool clipRange = false;   // --clip-range: the clips' frame range (default: --frames)
+  int clipFirst = 1, clipLast = 1;
+  bool temporalAccess = true;  // --temporal-access 0: MLT's host (none; images at the render time)
 };
 
 // False with *error set on a usage error.

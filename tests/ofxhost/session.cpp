@@ -77,6 +77,7 @@ bool Session::loadPlugin(std::string *error) {
     return false;
   log_["binary"] = binary_;
   HostSettings settings;
+  settings.temporalAccess = opt_.temporalAccess;
   OfxHost *host = ofxHost(settings);
   bool called = false;
   OfxStatus st = kOfxStatOK;
@@ -339,9 +340,11 @@ int Session::render() {
     cuda_.reset();
   }
   shared_.cuda = cuda_.get();
+  shared_.framesNeeded = opt_.temporalAccess && d.getInt(kOfxImageEffectPropTemporalClipAccess);
   Json caps = Json::object();
   caps["render_thread_safety"] = safety;
   caps["supports_tiles"] = d.getInt(kOfxImageEffectPropSupportsTiles);
+  caps["temporal_clip_access"] = d.getInt(kOfxImageEffectPropTemporalClipAccess);
   caps["host_frame_threading"] = d.getInt(kOfxImageEffectPluginPropHostFrameThreading);
   caps["cuda_render"] = cudaSupport;
   caps["cuda_stream"] = shared_.cudaStream;

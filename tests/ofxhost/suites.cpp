@@ -19,6 +19,8 @@ namespace ofxhost {
 
 namespace {
 
+bool gTemporalAccess = true;  // HostSettings::temporalAccess
+
 // ---- property suite -----------------------------------------------------------------------------
 
 #define PROPS_OR_BAD_HANDLE(h)                  \
@@ -159,6 +161,7 @@ OfxStatus clipGetImage(OfxImageClipHandle h, OfxTime time, const OfxRectD * /*re
   if (!c || !image) return kOfxStatErrBadHandle;
   Effect *e = c->effect();
   if (e->role() != Effect::Role::Instance) return kOfxStatErrBadHandle;
+  if (!gTemporalAccess) time = e->currentTime;  // MLT: the time argument is ignored
   FeedImage img;
   if (!c->connected() || !c->feed || !c->feed->imageAt(time, &img)) return kOfxStatFailed;
   *image = e->giveImage(c, time, img)->handle();
@@ -723,7 +726,8 @@ OfxHost *ofxHost(const HostSettings &settings) {
   p.setInt(kOfxImageEffectPropSupportsOverlays, 0);
   p.setInt(kOfxImageEffectPropSupportsMultiResolution, 1);
   p.setInt(kOfxImageEffectPropSupportsTiles, 1);
-  p.setInt(kOfxImageEffectPropTemporalClipAccess, 1);
+  p.setInt(kOfxImageEffectPropTemporalClipAccess, settings.temporalAccess ? 1 : 0);
+  gTemporalAccess = settings.temporalAccess;
   p.setString(kOfxImageEffectPropSupportedComponents,
               std::vector<std::string>{kOfxImageComponentRGBA, kOfxImageComponentRGB,
                                        kOfxImageComponentAlpha});

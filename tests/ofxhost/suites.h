@@ -12,6 +12,9 @@ namespace ofxhost {
 
 struct HostSettings {
   bool cudaRender = true;  // advertise kOfxImageEffectPropCudaRenderSupported "true"
+  // kOfxImageEffectPropTemporalClipAccess; without it clipGetImage answers with the image at the
+  // render time whatever time is asked, as MLT 7.41 does.
+  bool temporalAccess = true;
 };
 
 // One per process, like a real host's. Lives until exit: plugins may keep the pointer.

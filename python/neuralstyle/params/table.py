@@ -251,6 +251,23 @@ PARAMETERS: tuple[Param, ...] = (
         flag="--steps", cli_help="optimize: evaluations per pyramid level", group="method",
     ),
     Param(
+        "temporal_stability", "temporalStability", "Temporal stability", "choice", "off",
+        "Steadies a moving shot: the stylisations of the frames either side, warped into this "
+        "frame by the Source's optical flow, are combined with its own, so strokes stop boiling. "
+        "Any frame still renders alone, on any machine, to the same bits. Needs a host that "
+        "gives effects other frames (OpenFX temporal clip access: Natron, Nuke, Resolve); "
+        "MLT, Kdenlive and Shotcut do not, and there it stays off.",
+        options=(Option("off", "Off"), Option("on", "On")),
+        group="temporal", reader="plugin",
+    ),
+    Param(
+        "temporal_frames", "temporalFrames", "Frames either side", "integer", 2,
+        "With Temporal stability: how many frames before and after this one steady it. More is "
+        "steadier and slower (each frame of the shot is stylised once when the host renders in "
+        "order; the window's frames are kept in memory: NEURALSTYLE_FRAME_CACHE_MB).",
+        hard=(1, 8), group="temporal", reader="plugin",
+    ),
+    Param(
         "temporal", "temporal", "Temporal stability", "integer", 0,
         "Frames either side whose stylisations, warped into this frame by the plate's optical "
         "flow, steady it (0: off). Any frame still renders alone, in any chunk, to the same bits.",
@@ -260,9 +277,11 @@ PARAMETERS: tuple[Param, ...] = (
     ),
     Param(
         "temporal_amount", "temporalAmount", "Stability amount", "double", 1.0,
-        "How much of the steadied picture replaces the frame's own stylisation.",
-        hard=(0.0, 1.0), node=False, flag="--temporal-amount",
-        cli_help="with --temporal: 0 to 1 (default 1)", group="temporal",
+        "With Temporal stability: how much of the steadied picture replaces the frame's own "
+        "stylisation (0: none).",
+        hard=(0.0, 1.0), animates=True, increment=0.01, digits=3, reader="plugin",
+        flag="--temporal-amount", cli_help="with --temporal: 0 to 1 (default 1)",
+        group="temporal",
     ),
     Param(
         "device", "device", "Device", "choice", "auto",

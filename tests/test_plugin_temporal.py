@@ -1,0 +1,122 @@
+"""Temporal stability in the node, through the built bundle in our headless host: the plugin asks
+for t-K..t+K (GetFramesNeeded, clamped to the clip), fetches those frames itself, and each frame
+equals the farm's ``neuralstyle render --temporal K`` frame bit for bit, in any chunk. A host
+without temporal clip access (MLT 7.41) shows the parameters disabled with a note and renders
+frame by frame, never blending a frame with itself."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "ofxhost"))
+import driver
+
+from farm_support import read_pixels, render, write_exr
+
+pytestmark = pytest.mark.plugin
+
+FRAMES = range(1, 7)
+H, W = 56, 80
+STYLE = "pastel-crayon"
+ON = {"style": STYLE, "temporalStability": "On", "temporalFrames": 2, "device": "CPU"}
+
+
+def _pan(frame: int) -> np.ndarray:
+    """Scene-linear float32 RGB: scikit-image's coffee, panned (+1.5, +0.5) px a frame."""
+    from scipy import ndimage
+    from skimage import data, transform
+
+    photo = transform.resize(data.coffee(), (H + 40, W + 40), anti_aliasing=True)
+    dy, dx = 0.5 * frame, 1.5 * frame
+    shifted = np.stack(
+        [ndimage.shift(photo[..., c], (-dy, -dx), order=3, mode="reflect") for c in range(3)], -1
+    )[10 : 10 + H, 10 : 10 + W]
+    return (np.clip(shifted, 0.0, 1.0) ** 2.2).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def built() -> driver.Built:
+    try:
+        return driver.locate()
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="module")
+def shot() -> dict[int, np.ndarray]:
+    return {f: _pan(f) for f in FRAMES}
+
+
+@pytest.fixture(scope="module")
+def farm(shot: dict[int, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The farm's render of the shot with ``--temporal 2``, float EXR (exact)."""
+    folder = tmp_path_factory.mktemp("farm")
+    for f, pixels in shot.items():
+        write_exr(folder / f"pan.{f:04d}.exr", pixels, half=False)
+    done = render([str(folder / "pan.####.exr"), "--frames", "1-6", "--device", "cpu",
+                   "--style", STYLE, "--temporal", "2", "--depth", "float",
+                   "-o", str(folder / "out/s.####.exr")])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return folder / "out"
+
+
+def test_each_frame_is_the_farm_frame_in_any_chunk(
+    built: driver.Built, shot: dict[int, np.ndarray], farm: Path, tmp_path: Path
+) -> None:
+    whole = driver.run(built, tmp_path / "whole", shot, params=ON)
+    assert whole.returncode == driver.EXIT_OK, whole.describe()
+    for f in FRAMES:
+        expected = read_pixels(farm / f"s.{f:04d}.exr")
+        assert np.array_equal(whole.output(f), expected), f
+        # The plugin asked for the window, cut at the clip's ends, and fetched only inside it.
+        needed = whole.frame(f)["frames_needed"]["Source"]
+        assert needed == [max(1, f - 2), min(6, f + 2)], (f, needed)
+        times = sorted(i["time"] for i in whole.frame(f)["images"] if i["clip"] == "Source")
+        assert times == [float(t) for t in range(int(needed[0]), int(needed[1]) + 1)], (f, times)
+
+    # A chunk reads its handles from the clip (frames 1-6) and renders the same bits.
+    chunk = driver.run(built, tmp_path / "chunk", shot, params=ON,
+                       extra=["--frames", "3-4", "--clip-range", "1-6"])  # fmt: skip
+    assert chunk.returncode == driver.EXIT_OK, chunk.describe()
+    for f in (3, 4):
+        assert np.array_equal(chunk.output(f), whole.output(f)), f
+
+
+def test_off_and_amount_zero_render_frame_by_frame(
+    built: driver.Built, shot: dict[int, np.ndarray], tmp_path: Path
+) -> None:
+    plain = driver.run(built, tmp_path / "plain", shot, params={**ON, "temporalStability": "Off"})
+    zero = driver.run(built, tmp_path / "zero", shot, params={**ON, "temporalAmount": 0.0})
+    assert plain.returncode == zero.returncode == driver.EXIT_OK, plain.describe()
+    for f in FRAMES:
+        assert np.array_equal(zero.output(f), plain.output(f)), f
+        assert plain.frame(f)["frames_needed"]["Source"] == [f, f]  # the default: this frame
+
+
+def test_a_host_without_temporal_access_gets_disabled_params_and_per_frame_renders(
+    built: driver.Built, shot: dict[int, np.ndarray], tmp_path: Path
+) -> None:
+    mlt = ["--temporal-access", "0"]
+    described = driver.describe(built, tmp_path / "describe", extra=mlt)
+    params = described["contexts"]["filter"]["params"]
+    for name in ("temporalStability", "temporalFrames", "temporalAmount"):
+        props = params[name]["props"]
+        assert props["OfxParamPropEnabled"] == [0], name
+        assert "This host gives effects no other frames" in props["OfxParamPropHint"][0], name
+    assert driver.describe(built, tmp_path / "d2")["contexts"]["filter"]["params"][
+        "temporalStability"
+    ]["props"].get("OfxParamPropEnabled", [1]) == [1]
+
+    # A project saved with it on, opened in MLT: every frame renders alone, with a log line.
+    on = driver.run(built, tmp_path / "on", shot, params=ON, extra=mlt)
+    plain = driver.run(built, tmp_path / "plain", shot, params={**ON, "temporalStability": "Off"})
+    assert on.returncode == plain.returncode == driver.EXIT_OK, on.describe()
+    for f in FRAMES:
+        assert np.array_equal(on.output(f), plain.output(f)), f
+        assert all(i["time"] == f for i in on.frame(f)["images"])
+    texts = [m["text"] for m in on.messages()]
+    assert any("gives effects no other frames" in t for t in texts), texts
