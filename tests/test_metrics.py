@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuralstyle import metrics
+from neuralstyle import metrics, report
 from neuralstyle.errors import InputError
 
 
@@ -63,15 +63,15 @@ def test_report(tmp_path: Path, photo: np.ndarray, textured: np.ndarray) -> None
     assert numbers["ssim"] == pytest.approx(1.0) and numbers["ssi"] == pytest.approx(
         numbers["ssi_content"]
     )
-    page = metrics.write_report(tmp_path / "r.html", photo, textured, photo, numbers)
+    page = report.write_report(tmp_path / "r.html", photo, textured, photo, numbers)
     text = page.read_text()
     assert text.count("data:image/png;base64,") == 3
     # the table says which way is better, with the content's baseline in its own column
     assert "<th>better</th>" in text and "<td>higher</td>" in text and "<th>content</th>" in text
-    png = metrics.write_report(tmp_path / "r.png", photo, textured, photo, numbers)
+    png = report.write_report(tmp_path / "r.png", photo, textured, photo, numbers)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InputError, match=r"\.html or \.png"):
-        metrics.write_report(tmp_path / "r.jpg", photo, textured, photo, numbers)
+        report.write_report(tmp_path / "r.jpg", photo, textured, photo, numbers)
 
 
 def test_evaluate_equals_the_single_metrics_from_one_pass_per_image(
@@ -124,15 +124,15 @@ def test_the_table_explains_each_number_next_to_the_content_baseline() -> None:
         "style_distance_content": 3.0,
         "extra": 7.0,
     }
-    rows = {r.metric: r for r in metrics.explain(numbers)}
+    rows = {r.metric: r for r in report.explain(numbers)}
     assert list(rows) == ["ssim", "psnr", "content_loss", "style_distance", "ssi", "extra"]
     assert rows["ssi"] == ("ssi", -1.536, -2.0, "higher", "style similarity: 1 - style_distance")
     assert rows["style_distance"].content == 3.0 and rows["style_distance"].better == "lower"
     assert rows["ssim"].content is None and rows["extra"] == ("extra", 7.0, None, "", "")
     # a baseline without its metric stays a row of its own
-    assert [r.metric for r in metrics.explain({"ssi_content": 0.1})] == ["ssi_content"]
+    assert [r.metric for r in report.explain({"ssi_content": 0.1})] == ["ssi_content"]
 
-    lines = metrics.format_table(numbers).splitlines()
+    lines = report.format_table(numbers).splitlines()
     assert lines[0].split() == ["metric", "result", "content", "better", "meaning"]
     assert lines[5].split()[:4] == ["ssi", "-1.5360", "-2.0000", "higher"]
     assert lines[2].split()[:4] == ["psnr", "inf", "-", "higher"]

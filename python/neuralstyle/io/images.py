@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "ImageFile",
+    "as_colour",
     "cannot_read",
     "check_format",
     "convert",
@@ -344,6 +345,17 @@ def _for_format(
         array, dtype, premultiplied=not straight, to_premultiplied=not want_straight
     )
     return converted, want_straight, fmt
+
+
+def as_colour(pixels: np.ndarray) -> np.ndarray:
+    """Grey files become RGB (grey and alpha become RGBA): the engine's one-channel images are
+    alpha-only, which it passes through."""
+    channels = pixels.shape[2]
+    if channels == 1:
+        return np.repeat(pixels, 3, axis=2)
+    if channels == 2:
+        return pixels[..., [0, 0, 0, 1]]
+    return pixels
 
 
 def convert(
