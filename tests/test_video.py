@@ -197,8 +197,9 @@ def test_render_reads_a_video_and_chunks_agree(tmp_path: Path) -> None:
 
 def test_render_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = str(clip("carphone_pristine.mp4"))
-    assert main(["render", source, "-o", str(tmp_path / "o.mp4"), "--frames", "1-2"]) == 2
-    assert "render writes image sequences" in capsys.readouterr().err
+    video = ["render", source, "-o", str(tmp_path / "o.mp4"), "--frames", "1-4"]
+    assert main([*video, "--chunk", "1-2"]) == 2
+    assert "--chunk cannot write the video file" in capsys.readouterr().err
     out = str(tmp_path / "o.####.png")
     assert main(["render", source, "-o", out, "--frames", "119-122"]) == 4
     assert "missing input frames 121-122" in capsys.readouterr().err

@@ -15,7 +15,7 @@
     neuralstyle styles
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
     neuralstyle render plate.####.exr -o out.####.exr --frames 1001-1100 [--chunk ...] [...]
-                        (image sequences for render farms: docs/farm.md)
+                        (image sequences for render farms: docs/farm.md; or -o shot.mp4|.mov)
 
 Renders go through :func:`neuralstyle.stylize`, the same engine as the plugin. Errors are one line,
 ``neuralstyle: error: <message>``, and the exit status says what failed: 2 usage or input, 3 model,
@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from neuralstyle import __version__
 from neuralstyle.api import styles, stylize
-from neuralstyle.command import PROG, CommandParser, run_command
+from neuralstyle.command import PROG, CommandParser, add_codec_option, run_command
 from neuralstyle.engine import determinism
 from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
@@ -49,7 +49,7 @@ from neuralstyle.eval_shot import add_eval_shot_parser
 from neuralstyle.farm.render_command import add_render_parser
 from neuralstyle.io.images import as_colour, check_format, convert, read, write_image
 from neuralstyle.io.paths import check_no_overwrite, make_output_folders
-from neuralstyle.io.video import CODECS, is_video
+from neuralstyle.io.video import is_video
 
 # Modules that load torch (about 1.2 s, -X importtime: engine.device, io.style_image, metrics,
 # sheet) are imported inside the commands that use them: `neuralstyle render` runs through this
@@ -85,7 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="file, or folder; for a video: a video file or an image sequence (out.####.png)",
     )
-    add("--codec", choices=CODECS, help="a video output's codec (default h264; prores: .mov)")
+    add_codec_option(stylize)
     add_param_options(stylize, STYLE_OPTIONS)
     add("--mask", type=Path, metavar="FILE", help="its last channel: 0 keeps the source")
     add(

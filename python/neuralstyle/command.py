@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from neuralstyle.errors import InputError, NeuralStyleError
+from neuralstyle.io.video import CODECS
 
-__all__ = ["PROG", "CommandParser", "run_command", "warn"]
+__all__ = ["PROG", "CommandParser", "add_codec_option", "run_command", "warn"]
 
 PROG = "neuralstyle"
 
@@ -26,6 +27,13 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see `{self.prog} --help`)")
+
+
+def add_codec_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--codec h264|prores``, a video output's codec: one spelling for every command."""
+    parser.add_argument(
+        "--codec", choices=CODECS, help="a video output's codec (default h264; prores: .mov)"
+    )
 
 
 def run_command(

@@ -1,5 +1,6 @@
-"""The farm render loop: for each frame read the plate, manage colour, stylise, write atomically,
-verify, log.
+"""The farm render loop: for each frame read the plate, manage colour, stylise, hand the frame to
+its output target (:mod:`neuralstyle.farm.output_target`: a file per frame, written atomically
+and verified, or one video file), log.
 
 :class:`FrameRenderer` renders frames in one process; the network loads once per process
 (:mod:`neuralstyle.methods.builtin` keeps it) and stays loaded across frames and chunks.
@@ -26,23 +27,16 @@ import numpy as np
 
 from neuralstyle.api import stylize
 from neuralstyle.engine import determinism
-from neuralstyle.errors import ImageIOError, NeuralStyleError
+from neuralstyle.errors import NeuralStyleError
 from neuralstyle.farm.colour_stage import ColourStage
 from neuralstyle.farm.frame_source import open_source
 from neuralstyle.farm.frame_stats import FrameMeter, describe_device
 from neuralstyle.farm.job import RenderJob
 from neuralstyle.farm.log import timestamp
+from neuralstyle.farm.output_target import open_target
 from neuralstyle.farm.plate_channels import engine_input, output_plate
 from neuralstyle.farm.preflight import check_mask_size
-from neuralstyle.farm.sequences import Sequence
-from neuralstyle.io.atomic import remove_stale_temps
-from neuralstyle.io.plates import (
-    Plate,
-    encoded_for_verify,
-    is_lossy,
-    verify_plate,
-    write_plate,
-)
+from neuralstyle.io.plates import Plate
 
 if TYPE_CHECKING:
     from neuralstyle.temporal.window import WindowFrame
@@ -65,6 +59,7 @@ class FrameResult:
     frame: int
     status: str  # "done" or "skipped"
     output: str
+    out_frame: int = 0  # the frame's number inside a video output (0: a file of its own)
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
     device: str = ""
@@ -88,6 +83,8 @@ class FrameResult:
             out["note"] = self.note
         out["pid"] = self.pid
         out["out"] = self.output
+        if self.out_frame:
+            out["out_frame"] = self.out_frame
         return out
 
 
@@ -101,7 +98,7 @@ class FrameRenderer:
         self.job = job
         self.stage = stage if stage is not None or not job.colour.managed else job.colour.check()
         self.source = open_source(job.input)
-        self.target = Sequence.parse(job.output)
+        self.target = open_target(job, colour_managed=self.stage is not None)
         self.mask = open_source(job.mask) if job.mask else None
         self.profile = determinism.ensure()
         self.device, self._header = describe_device(job.device, self.profile)
@@ -113,22 +110,21 @@ class FrameRenderer:
         self._ahead: OrderedDict[int, Plate] = OrderedDict()
 
     def render(self, frame: int, hooks: Hooks | None = None) -> FrameResult:
-        """Render ``frame`` (or skip it when its output exists and ``skip_existing`` is set).
+        """Render ``frame`` (or skip it when its output exists and ``skip_existing`` is set)
+        into the target; call it inside ``with renderer.target:`` (:func:`render_frames` does).
 
         Raises:
             ImageIOError, InputError, ModelError, DeviceError: as the engine and I/O raise them.
         """
-        out_path = self.target.path(frame)
-        result = FrameResult(frame, "done", str(out_path), device=self.device, pid=os.getpid())
-        if self.job.skip_existing and out_path.is_file():
-            reason = self._existing_is_bad(out_path)
-            if reason is None:
+        name = self.target.name(frame)  # a frame's own file, or the video it goes into
+        result = FrameResult(frame, "done", name, device=self.device, pid=os.getpid())
+        if self.job.skip_existing:
+            kept, result.note = self.target.kept(frame)
+            if kept:
                 result.status = "skipped"
                 return result
-            result.note = f"re-rendered:{reason}"
         if hooks is not None:
             hooks.before_frame(frame)
-        remove_stale_temps([out_path])
         meter = FrameMeter(self.device)
         plate = self._ahead.pop(frame, None) or self.source.read(frame)
         meter.lap("read")
@@ -144,11 +140,10 @@ class FrameRenderer:
         out = output_plate(plate, styled, self.stage, styled.shape[2] == 4)
         meter.lap("colour_out")
 
-        self._write(frame, out_path, out, params, hooks)
-        meter.lap("write")
-        if self.job.verify:
-            self._verify(out_path, out, plate)
-            meter.lap("verify")
+        header = {**self._header, **self._frame_header(frame, params)}
+        result.out_frame = self.target.write(
+            frame, out, header, meter, _before_rename(frame, hooks)
+        )
         result.seconds = meter.total()
         result.stages = meter.laps
         result.peak_mem_mb = meter.peak_mb()
@@ -217,55 +212,12 @@ class FrameRenderer:
             self._window.popitem(last=False)
         return made
 
-    def _existing_is_bad(self, path: Path) -> str | None:
-        """None when an existing output can stay; else why it must be rendered again."""
-        if not self.job.verify:
-            return None if path.stat().st_size > 0 else "empty"
-        try:
-            verify_plate(path)
-        except ImageIOError:
-            return "failed-verify"
-        return None
-
     def _mask(self, frame: int, plate: Plate) -> np.ndarray | None:
         if self.mask is None:
             return None
         mask = self.mask.read(frame, "mask").pixels[..., -1:]
         check_mask_size(self.mask.file(frame), mask.shape, plate.pixels.shape)
         return np.ascontiguousarray(mask)
-
-    def _write(
-        self,
-        frame: int,
-        path: Path,
-        out: Plate,
-        params: dict[str, float | str],
-        hooks: Hooks | None,
-    ) -> None:
-        def before_rename(tmp: Path) -> None:
-            if hooks is not None:
-                hooks.before_rename(frame, tmp)
-
-        write_plate(
-            path,
-            out,
-            self.job.write,
-            attributes={**self._header, **self._frame_header(frame, params)},
-            colour_managed=self.stage is not None,
-            before_rename=before_rename,
-        )
-
-    def _verify(self, path: Path, out: Plate, plate: Plate) -> None:
-        """Read ``path`` back and compare it with ``out`` as the file stores it."""
-        managed = self.stage is not None
-        expected, tolerance = encoded_for_verify(path, out, self.job.write, managed)
-        verify_plate(
-            path,
-            expected,
-            shape=plate.pixels.shape[:2],
-            lossy=is_lossy(path, self.job.write),
-            tolerance=tolerance,
-        )
 
     def _frame_header(self, frame: int, params: dict[str, float | str]) -> dict[str, Any]:
         header: dict[str, Any] = {
@@ -279,6 +231,13 @@ class FrameRenderer:
             header.update(self.stage.describe())
             header["oiio:ColorSpace"] = self.stage.inverse.target.name
         return header
+
+
+def _before_rename(frame: int, hooks: Hooks | None) -> Callable[[Path], object] | None:
+    """The test hook called with a frame's complete temporary file, if there are hooks."""
+    if hooks is None:
+        return None
+    return lambda tmp: hooks.before_rename(frame, tmp)
 
 
 def _stylize(
@@ -314,21 +273,24 @@ def render_frames(
 ) -> list[FrameResult]:
     """Render ``frames`` in order with ``renderer``; stop at the first failure (it propagates).
 
-    The one frame loop of a process, local or a Dask worker's.
+    The one frame loop of a process, local or a Dask worker's. The renderer's target is open
+    around the frames: a video file gets its name after the last one, and a failure (or a stop)
+    leaves none.
 
     Args:
         on_frame: called with each :class:`FrameResult` as it completes (the log, the task).
         on_failure: called with the frame and the error before it propagates.
     """
     results = []
-    for frame in frames:
-        try:
-            result = renderer.render(frame, hooks)
-        except NeuralStyleError as exc:
-            if on_failure is not None:
-                on_failure(frame, exc)
-            raise
-        results.append(result)
-        if on_frame is not None:
-            on_frame(result)
+    with renderer.target:
+        for frame in frames:
+            try:
+                result = renderer.render(frame, hooks)
+            except NeuralStyleError as exc:
+                if on_failure is not None:
+                    on_failure(frame, exc)
+                raise
+            results.append(result)
+            if on_frame is not None:
+                on_frame(result)
     return results

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from neuralstyle.farm.sequences import Sequence
 from neuralstyle.io.plates import (
     WriteOptions,
 )
+from neuralstyle.io.video import Codec
 
 __all__ = ["RenderJob", "output_paths", "with_handles"]
 
@@ -27,8 +29,9 @@ class RenderJob:
     """One shot's render settings.
 
     Attributes:
-        input: the plate sequence (``plate.####.exr``) or a still image.
-        output: the output sequence.
+        input: the plate sequence (``plate.####.exr``), a still image or a video file.
+        output: the output sequence, or a video file (``.mp4``, ``.mov``, ...): the whole shot
+            in one file.
         frames: the shot's frames (keyframes and ``--chunk`` refer to these).
         keyframes: the node's parameters over time.
         colour: OCIO settings (none: the node's own colour handling).
@@ -45,6 +48,8 @@ class RenderJob:
         temporal: frames either side whose stylisations steady each frame
             (:mod:`neuralstyle.temporal.consolidate`); 0 renders every frame on its own.
         temporal_amount: how much of the consolidated picture replaces the frame's own.
+        rate: a video output's frames per second (the command gives it the input video's).
+        codec: a video output's codec, ``h264`` or ``prores``.
     """
 
     input: str
@@ -62,6 +67,8 @@ class RenderJob:
     controls: Mapping[str, Any] = field(default_factory=dict)
     temporal: int = 0
     temporal_amount: float = 1.0
+    rate: Fraction = Fraction(24)
+    codec: Codec = "h264"
 
     def window(self, frame: int) -> list[int]:
         """The shot's frames whose stylisations make ``frame`` (itself first): up to

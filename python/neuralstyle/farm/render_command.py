@@ -1,4 +1,5 @@
-"""``neuralstyle render``: image sequences through the node's engine, for render farms.
+"""``neuralstyle render``: image sequences (or a whole shot into one video file) through the node's
+engine, for render farms.
 
     neuralstyle render plate.####.exr -o styled.####.exr --frames 1001-1100 [--chunk 1001-1010]
         [--style NAME|FILE|F:NAME,...] [--strength S|F:S,...] [--stroke-scale X|F:X,...]
@@ -10,12 +11,15 @@
         [--skip-existing] [--verify] [--profile strict|fast] [--device auto|cpu|cuda]
         [--gpu N] [--threads N] [--cache-dir DIR] [--log-format text|json]
         [--workers N | --scheduler tcp://HOST:PORT] [--chunk-size N] [--retries N] [--timeout S]
+    neuralstyle render plate.####.exr|clip.mp4 -o styled.mp4|styled.mov [--codec h264|prores]
+        [--rate 24|23.976|24000/1001] [...]   (the whole shot, in this process)
 
-Farm behaviour: never prompts and never reads stdin; frames are written atomically; one log line
-per frame on stderr (a progress bar only on a terminal); exit status 0 only when every frame was
-written (and verified), else 2 usage or input, 3 model, 4 image I/O, 75 retryable (device, out of
-memory, timeout, dead worker). An empty value of an optional option means "not given" (job
-templates cannot leave arguments out).
+Farm behaviour: never prompts and never reads stdin; frames are written atomically (a video file
+appears only whole: it is one file from one process, so chunks, Dask and skipping are refused);
+one log line per frame on stderr (a progress bar only on a terminal); exit status 0 only when
+every frame was written (and verified), else 2 usage or input, 3 model, 4 image I/O, 75
+retryable (device, out of memory, timeout, dead worker). An empty value of an optional option
+means "not given" (job templates cannot leave arguments out).
 
 The lead registers it in :mod:`neuralstyle.cli` with :func:`add_render_parser`;
 ``python -m neuralstyle.farm render ...`` runs it on its own (the farm templates use that).
@@ -28,23 +32,25 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import yaml
 
-from neuralstyle.command import PROG, CommandParser, run_command
+from neuralstyle.command import PROG, CommandParser, add_codec_option, run_command
 from neuralstyle.errors import InputError
 from neuralstyle.farm import environment
 from neuralstyle.farm.colour_stage import ColourSettings, ColourStage
 from neuralstyle.farm.frame_ranges import format_frames, parse_frames, restrict
 from neuralstyle.farm.frame_renderer import FrameRenderer, FrameResult, render_frames
-from neuralstyle.farm.frame_source import open_source
+from neuralstyle.farm.frame_source import FrameSource, VideoSource, open_source
 from neuralstyle.farm.job import RenderJob
 from neuralstyle.farm.keyframes import Keyframes
 from neuralstyle.farm.log import FrameLog
-from neuralstyle.farm.preflight import preflight
+from neuralstyle.farm.preflight import preflight, video_refusal
 from neuralstyle.farm.templates import expand_extra_args
 from neuralstyle.io.plates import WriteOptions
+from neuralstyle.io.video import frame_rate, is_video
 from neuralstyle.params.checks import hard_range, number_in
 from neuralstyle.params.options import add_param_options, given
 from neuralstyle.params.table import (
@@ -57,19 +63,30 @@ from neuralstyle.params.table import (
 __all__ = ["add_render_parser", "main", "run"]
 
 _EPILOG = "exit status: 0 ok, 2 usage or input, 3 model, 4 image I/O, 75 retryable"
+_DEFAULT_RATE = Fraction(24)  # a video made from an image sequence (the film and VFX rate)
 
 
 def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     """Add the ``render`` command to ``commands`` (an ``add_subparsers()`` result)."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "render",
-        help="render an image sequence (farm: frame ranges, chunks, OCIO, Dask)",
-        description="Stylise an image sequence as the node would, frame by frame.",
+        help="render an image sequence (farm: frame ranges, chunks, OCIO, Dask) or a video",
+        description="Stylise an image sequence or a video as the node would, frame by frame.",
         epilog=_EPILOG,
     )
     add = parser.add_argument
-    add("input", metavar="IN", help="plate.####.exr, plate.%%04d.exr, plate.@@@@.exr or a still")
-    add("-o", "--output", required=True, metavar="OUT", help="the output sequence")
+    add(
+        "input",
+        metavar="IN",
+        help="plate.####.exr, plate.%%04d.exr, plate.@@@@.exr, a still or a video (clip.mp4)",
+    )
+    add(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="the output sequence, or a video file (.mp4, .mov, .mkv, .m4v: the whole shot)",
+    )
     add("--frames", metavar="RANGE", help="1001-1100, 1-10x2, 1,5,10-20 (default: IN on disk)")
     add("--chunk", metavar="RANGE", help="render only these frames of --frames (a farm task)")
 
@@ -100,6 +117,13 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     files.add_argument(
         "--quality", type=int, default=95, metavar="Q", help="JPEG quality (default 95)"
     )
+    add_codec_option(files)
+    files.add_argument(
+        "--rate",
+        metavar="FPS",
+        help="a video output's frames per second: 24, 23.976, 24000/1001 "
+        "(default: the input video's, else 24)",
+    )
     files.add_argument(
         "--skip-existing",
         action=argparse.BooleanOptionalAction,
@@ -110,7 +134,7 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
         "--verify",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="read every written frame back and compare",
+        help="read every written frame back and compare (a video: all of it, before it is named)",
     )
 
     run_group = parser.add_argument_group("process")
@@ -149,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
     distributed = args.workers > 0 or args.scheduler is not None
     if args.cluster != "local" and args.scheduler is not None:
         raise InputError("--cluster and --scheduler exclude each other")
+    if is_video(job.output):
+        _check_video_options(args)
     start = time.perf_counter()
 
     stage = preflight(job, frames)
@@ -159,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
                 "frames": format_frames(frames),
                 "profile": args.profile,
                 "mode": "dask" if distributed else "local",
+                **_video_fields(job),
                 **{k.lower(): v for k, v in changes.items() if k != "CUDA_DEVICE_ORDER"},
             }
         )
@@ -195,8 +222,30 @@ def _exit_on_sigterm() -> None:
 # (The node parameters' options say so themselves: neuralstyle.params.options.)
 _OPTIONAL = (
     "frames", "chunk", "keys", "mask", "ocio", "in_cs", "working_cs", "out_cs", "cache_dir",
-    "scheduler",
+    "scheduler", "rate",
 )  # fmt: skip
+
+
+def _check_video_options(args: argparse.Namespace) -> None:
+    """A video output is one file from this process: no chunk, no Dask, nothing to skip (the
+    preflight checks the job as well; these options are only known here)."""
+    given = {
+        "--chunk": args.chunk is not None,
+        "--workers": args.workers > 0,
+        "--scheduler": args.scheduler is not None,
+        "--cluster": args.cluster != "local",
+        "--skip-existing": args.skip_existing,
+    }
+    for option, present in given.items():
+        if present:
+            raise video_refusal(option, args.output)
+
+
+def _video_fields(job: RenderJob) -> dict[str, object]:
+    """The start line's account of a video output (none for a sequence)."""
+    if not is_video(job.output):
+        return {}
+    return {"out": job.output, "codec": job.codec, "rate": job.rate}
 
 
 def _blank_to_none(args: argparse.Namespace) -> None:
@@ -207,10 +256,11 @@ def _blank_to_none(args: argparse.Namespace) -> None:
 
 
 def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
+    source = open_source(args.input)
     if args.frames is not None:
         shot = parse_frames(args.frames)
     else:
-        shot = open_source(args.input).available()
+        shot = source.available()
         if not shot:
             raise InputError(f"no frames of {args.input} found; give --frames")
     frames = shot if args.chunk is None else restrict(shot, parse_frames(args.chunk))
@@ -232,8 +282,24 @@ def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
         method=method.pop("method", None),
         controls=method,
         **_temporal(given(args, TEMPORAL_OPTIONS)),
+        **_video(args, source),
     )
     return job, frames
+
+
+def _video(args: argparse.Namespace, source: FrameSource) -> dict[str, Any]:
+    """A video output's rate and codec: ``--rate``, else the input video's, else 24."""
+    if not is_video(args.output):
+        if args.codec is not None or args.rate is not None:
+            raise InputError("--codec and --rate are for video outputs (out.mp4, out.mov)")
+        return {}
+    if args.rate is not None:
+        rate = frame_rate(args.rate)
+    elif isinstance(source, VideoSource):
+        rate = source.reader.rate
+    else:
+        rate = _DEFAULT_RATE
+    return {"rate": rate, "codec": args.codec or "h264"}
 
 
 def _temporal(values: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ options); this module adds what sequences need:
   8/16-bit; JPEG 8-bit (RGB);
 - atomic, recoverable writes (:mod:`neuralstyle.io.atomic`): ``.<name>.<host>-<pid>.tmp<ext>`` in
   the target folder, fsynced and renamed; a killed process's are deleted by ``remove_stale_temps``;
-- verification: reading a written frame back in full (:func:`verify_plate`).
+- verification: reading a written frame back in full (:func:`verify_plate`);
+- video frames: a plate as the 8-bit display RGB a video file holds (:func:`display_rgb8`).
 
 Integer pixels are display-referred and float pixels scene-linear (the engine's convention). When
 colour is managed by OCIO the pixels are already in the output space and are only quantised.
@@ -37,6 +38,7 @@ __all__ = [
     "DEPTHS",
     "Plate",
     "WriteOptions",
+    "display_rgb8",
     "encoded_for_verify",
     "is_lossy",
     "read_plate",
@@ -390,3 +392,19 @@ def encoded_for_verify(
             pixels = pixels[..., : plate.colour]  # mixed types: compare the colour channels only
     tolerance = 1 if kind == "dpx" else 0
     return pixels, tolerance
+
+
+def display_rgb8(plate: Plate, *, colour_managed: bool = False) -> np.ndarray:
+    """``plate``'s picture as ``(H, W, 3)`` uint8 display RGB, for a video frame: exactly what an
+    8-bit JPEG of it stores (video has no alpha either), so a video and a JPEG sequence of a
+    render hold the same pixels before compression.
+
+    Alpha is dropped and the colour kept as it is (premultiplied colour is the picture over
+    black); float colour is sRGB-encoded, or only quantised when ``colour_managed`` (OCIO has
+    encoded it for its output space); 8-bit colour passes unchanged (a video plate's pixels, as
+    ``neuralstyle stylize clip.mp4`` writes them); grey becomes RGB.
+    """
+    pixels = _encode(plate, "jpeg", WriteOptions(depth="8"), colour_managed)[0]
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    return np.ascontiguousarray(pixels)

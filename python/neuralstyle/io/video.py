@@ -16,13 +16,15 @@ a render of the whole shot. Reading the next frame goes on decoding without a se
 
 :class:`VideoWriter` writes H.264 (``libx264``, yuv420p, CRF 16) or ProRes 422 HQ
 (``prores_ks``, ``.mov`` only) to a temporary file beside the target and renames it when closed
-without an error: a failed render leaves no partial movie.
+without an error: a failed render leaves no partial movie. :func:`frame_rate` reads a rate as
+people write it (``24``, ``23.976``, ``30000/1001``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +41,7 @@ __all__ = [
     "VideoReader",
     "VideoWriter",
     "check_video_target",
+    "frame_rate",
     "is_video",
 ]
 
@@ -46,11 +49,36 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".m4v")
 Codec = Literal["h264", "prores"]
 CODECS: tuple[Codec, ...] = ("h264", "prores")
 _HD_LINES = 720
+_NTSC = Fraction(1000, 1001)
+_MAX_RATE = 1000
 
 
 def is_video(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` names a video file (by its extension)."""
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def frame_rate(text: str) -> Fraction:
+    """Frames per second from ``24``, ``25``, ``24000/1001`` or a decimal. The decimal NTSC
+    spellings (``23.976``, ``29.97``, ``59.94``: within 0.01 of N x 1000/1001) are their exact
+    rates, as editors and compositors read them; a rate written as a fraction is taken as it is.
+
+    Raises:
+        InputError: not a positive number of frames per second (up to 1000).
+    """
+    try:
+        rate = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        rate = Fraction(0)
+    if rate.denominator != 1 and "/" not in text:
+        ntsc = round(rate / _NTSC) * _NTSC
+        if abs(rate - ntsc) < Fraction(1, 100):
+            rate = ntsc
+    if not 0 < rate <= _MAX_RATE:
+        raise InputError(
+            f"a frame rate is frames per second such as 24, 23.976 or 30000/1001, got {text!r}"
+        )
+    return rate
 
 
 class VideoReader:
@@ -203,18 +231,26 @@ class VideoWriter:
         path: ``.mp4``/``.mov``/``.mkv``/``.m4v`` (ProRes: ``.mov``).
         rate: frames per second.
         codec: ``"h264"`` or ``"prores"``.
+        before_rename: called with the finished temporary file before it gets the target's name
+            (a check of the whole file: raising discards it).
 
     Raises:
         InputError: an unknown codec or extension, ProRes outside ``.mov``.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], rate: Fraction | int, codec: Codec = "h264"
+        self,
+        path: str | os.PathLike[str],
+        rate: Fraction | int,
+        codec: Codec = "h264",
+        *,
+        before_rename: Callable[[Path], object] | None = None,
     ) -> None:
         self.path = Path(path)
         check_video_target(self.path, codec)
         self.codec = codec
         self.rate = Fraction(rate)
+        self._before_rename = before_rename
         self._tmp = temp_path(self.path)
         self._container: Any = None
         self._stream: Any = None
@@ -289,10 +325,15 @@ class VideoWriter:
                 self._container.mux(packet)
             self._container.close()
             self._container = None
+            if self._before_rename is not None:
+                self._before_rename(self._tmp)
             os.replace(self._tmp, self.path)
         except (av.FFmpegError, OSError) as exc:
             self.discard()
             raise ImageIOError(f"cannot write {self.path}: {_reason(exc)}") from exc
+        except BaseException:  # the check refused it, or the process is stopping
+            self.discard()
+            raise
 
     def discard(self) -> None:
         """Drop what was written (nothing appears under the target's name)."""
