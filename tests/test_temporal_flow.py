@@ -17,7 +17,7 @@ from torch import Tensor
 
 from neuralstyle import metrics
 from neuralstyle.errors import InputError
-from neuralstyle.temporal.flow import Flow, flow_between, flows_both_ways
+from neuralstyle.temporal.flow import Flow, compose, flow_between, flows_both_ways
 from neuralstyle.temporal.warp import inside, warp
 
 H, W = 120, 160
@@ -347,3 +347,22 @@ def test_coarse_flow_for_large_frames(motion: np.ndarray) -> None:
     assert np.array_equal(again.vectors, coarse.vectors)
     with pytest.raises(InputError, match="max_side must be at least 2"):
         flows_both_ways(target, source, max_side=1)
+
+
+def test_compose_chains_two_flows_and_their_trust() -> None:
+    h, w = 24, 32
+    first = Flow(np.tile(np.float32([1.5, 0.5]), (h, w, 1)), np.ones((h, w), np.float32))
+    untrusted = np.ones((h, w), np.float32)
+    untrusted[8:12, 10:14] = 0.0  # an occlusion in the middle frame
+    second = Flow(np.tile(np.float32([2.0, -1.0]), (h, w, 1)), untrusted)
+    chained = compose(first, second)
+    trusted = chained.confidence.astype(bool)
+    # a pixel lands in the middle frame at (x + 1.5, y + 0.5), between four pixels: all trusted
+    ys, xs = np.mgrid[0:h, 0:w] + np.float32(0)
+    landing_x, landing_y = xs + 1.5, ys + 0.5
+    x0, y0 = np.floor(landing_x), np.floor(landing_y)
+    near_hole = (x0 + 1 >= 10) & (x0 <= 13) & (y0 + 1 >= 8) & (y0 <= 11)
+    outside = (landing_x > w - 1) | (landing_y > h - 1)
+    assert not trusted[near_hole | outside].any()
+    assert trusted[~(near_hole | outside)].all()
+    assert np.allclose(chained.vectors[~outside], [3.5, -0.5])

@@ -100,10 +100,13 @@ def render_steadied(  # render_frame's settings and the window's
             done[0] += 1
             return out
 
+        plate = content_key(src, settings={"linear": linear})
         return WindowFrame(
             offset=f.offset,
-            plate=content_key(src, settings={"linear": linear}),
-            key=content_key(src, mask, settings=settings),
+            plate=plate,
+            key=content_key(
+                mask, settings={**settings, "plate": plate.hex()}
+            ),  # pixels hashed once
             display=lambda: display_for_flow(src, linear=linear),
             stylise=stylise,
             identity=f.stylist.request.is_identity,

@@ -199,10 +199,13 @@ class FrameRenderer:
             "premultiplied": premultiplied,
             "device": self.job.device,
         }
+        plate = content_key(colour, settings={"linear": linear})
         made = WindowFrame(
             offset=0,
-            plate=content_key(colour, settings={"linear": linear}),
-            key=content_key(colour, mask, settings=settings),
+            plate=plate,
+            key=content_key(
+                mask, settings={**settings, "plate": plate.hex()}
+            ),  # pixels hashed once
             display=lambda: display_for_flow(colour, linear=linear),
             stylise=lambda: _stylize(colour, params, mask, premultiplied, self.job),
             identity=float(params["strength"]) == 0.0,

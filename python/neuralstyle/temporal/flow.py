@@ -86,7 +86,15 @@ import numpy as np
 
 from neuralstyle.errors import InputError
 
-__all__ = ["CONSOLIDATION_SIDE", "PRESETS", "Flow", "flow_between", "flows_both_ways"]
+__all__ = [
+    "CONSOLIDATION_SIDE",
+    "PRESETS",
+    "Flow",
+    "baseline_opencv",
+    "compose",
+    "flow_between",
+    "flows_both_ways",
+]
 
 #: Preset name -> (OpenCV preset, finest pyramid scale of the patch search).
 PRESETS: dict[str, tuple[int, int]] = {
@@ -127,13 +135,13 @@ def _coarse_flows(a: np.ndarray, b: np.ndarray, preset: str, factor: int) -> tup
     """The flows of lumas ``a`` and ``b`` at ``1 / factor`` of their size, brought back."""
     h, w = a.shape
     small = (max(2, round(w / factor)), max(2, round(h / factor)))  # OpenCV's (width, height)
-    with _baseline_opencv():
+    with baseline_opencv():
         a_small = cv2.resize(a, small, interpolation=cv2.INTER_AREA)
         b_small = cv2.resize(b, small, interpolation=cv2.INTER_AREA)
     coarse = _luma_flows(a_small, b_small, preset)
     scale = np.array([w / small[0], h / small[1]], dtype=np.float32)
     out = []
-    with _baseline_opencv():
+    with baseline_opencv():
         for f in coarse:
             vectors = cv2.resize(f.vectors, (w, h), interpolation=cv2.INTER_LINEAR) * scale
             trust = cv2.resize(f.confidence, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -147,7 +155,7 @@ def _coarse_flows(a: np.ndarray, b: np.ndarray, preset: str, factor: int) -> tup
 
 
 @contextlib.contextmanager
-def _baseline_opencv() -> Iterator[None]:
+def baseline_opencv() -> Iterator[None]:
     """OpenCV's unoptimised code inside the block (module docstring, "Determinism"), one thread
     of ours at a time: the switch is process-wide."""
     with _OPENCV_SWITCH:
@@ -288,9 +296,41 @@ def flows_both_ways(
     return _luma_flows(a, b, preset)
 
 
+def compose(first: Flow, second: Flow) -> Flow:
+    """The flow from frame A into frame C through frame B: ``first`` from A into B, then
+    ``second`` from B into C, sampled where ``first`` lands (:math:`w_{AC}(x) = w_{AB}(x) +
+    w_{BC}(x + w_{AB}(x))`). Trusted where ``first`` is, lands inside B, and every pixel of B
+    around the landing point is trusted by ``second``.
+
+    The consolidation chains its window's neighbouring pairs this way: one pair of DIS runs per
+    new frame instead of K, and the flow into a frame k away passes through the frames between
+    (:mod:`neuralstyle.temporal.window`).
+
+    Shape:
+        - first, second: flows of one size (vectors :math:`(H, W, 2)`, confidence :math:`(H, W)`)
+    """
+    import torch  # not at module level: the metric's flow needs no torch
+
+    from neuralstyle.temporal.warp import warp_inside
+
+    def planar(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
+
+    step = planar(first.vectors)
+    fields = torch.cat([planar(second.vectors), planar(second.confidence[..., None])], dim=1)
+    landed, inside = warp_inside(fields, step)
+    vectors = (step + landed[:, :2])[0].permute(1, 2, 0)
+    # bilinear weights sum to 1 only up to rounding: "every corner trusted" is "about 1"
+    trusted = (landed[0, 2] > 0.999) & (inside[0, 0] > 0) & torch.from_numpy(first.confidence > 0)
+    return Flow(
+        np.ascontiguousarray(vectors.numpy(), dtype=np.float32),
+        trusted.numpy().astype(np.float32),
+    )
+
+
 def _luma_flows(a: np.ndarray, b: np.ndarray, preset: str) -> tuple[Flow, Flow]:
     """Both flows of two (H, W) uint8 lumas, checked."""
-    with _baseline_opencv():
+    with baseline_opencv():
         forward, backward = _dis(a, b, preset), _dis(b, a, preset)
     return (
         Flow(forward, _confidence(forward, backward, a, b)),

@@ -21,7 +21,7 @@ from torch.nn.functional import grid_sample
 from neuralstyle.errors import InputError
 from neuralstyle.tensor_words import describe
 
-__all__ = ["inside", "warp"]
+__all__ = ["inside", "warp", "warp_inside"]
 
 
 def _check(image: Tensor | None, flow: object) -> Tensor:
@@ -56,7 +56,6 @@ def _positions(flow: Tensor) -> Tensor:
 
 def warp(image: Tensor, flow: Tensor) -> Tensor:
     """The source ``image`` moved onto the target by a backward ``flow``: bilinear, zeros outside.
-
     Differentiable in ``image`` and ``flow``. Sampled in float32 at least (a float16 position
     is off by up to half a pixel at 2K), returned in the image's dtype.
 
@@ -68,16 +67,27 @@ def warp(image: Tensor, flow: Tensor) -> Tensor:
     Raises:
         InputError: wrong shapes, dtypes or devices, or frames under 2x2.
     """
+    return warp_inside(image, flow)[0]
+
+
+def warp_inside(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`warp` and :func:`inside` from one computation of the sampled positions (the
+    consolidation needs both for every neighbour of every frame).
+
+    Raises:
+        InputError: as :func:`warp`.
+    """
     flow = _check(image, flow)
     dtype = torch.promote_types(image.dtype, torch.float32)
     flow = flow.to(dtype)
     h, w = flow.shape[2:]
+    positions = _positions(flow)
     scale = torch.tensor([2.0 / (w - 1), 2.0 / (h - 1)], dtype=dtype, device=flow.device)
-    grid = _positions(flow) * scale - 1.0
     out = grid_sample(
-        image.to(dtype), grid, mode="bilinear", padding_mode="zeros", align_corners=True
-    )
-    return out.to(image.dtype)
+        image.to(dtype), positions * scale - 1.0, mode="bilinear", padding_mode="zeros",
+        align_corners=True,
+    )  # fmt: skip
+    return out.to(image.dtype), _inside(positions, h, w).to(flow.dtype)
 
 
 def inside(flow: Tensor) -> Tensor:
@@ -89,6 +99,9 @@ def inside(flow: Tensor) -> Tensor:
     """
     flow = _check(None, flow)
     h, w = flow.shape[2:]
-    p = _positions(flow)
+    return _inside(_positions(flow), h, w).to(flow.dtype)
+
+
+def _inside(p: Tensor, h: int, w: int) -> Tensor:
     ok = (p[..., 0] >= 0) & (p[..., 0] <= w - 1) & (p[..., 1] >= 0) & (p[..., 1] <= h - 1)
-    return ok.unsqueeze(1).to(flow.dtype)
+    return ok.unsqueeze(1)

@@ -11,14 +11,14 @@ content_key`); :func:`steady` takes what it can from the process's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from neuralstyle.errors import InputError
 from neuralstyle.temporal.consolidate import Neighbour, consolidate
-from neuralstyle.temporal.flow import CONSOLIDATION_SIDE, Flow, flows_both_ways
+from neuralstyle.temporal.flow import CONSOLIDATION_SIDE, Flow, compose, flows_both_ways
 from neuralstyle.temporal.frame_cache import FrameCache, frame_cache
 
 __all__ = ["WindowFrame", "steady"]
@@ -69,21 +69,43 @@ def steady(
     others = [f for f in frames if f.offset != 0]
     if amount == 0.0 or not others or own.identity:
         return styled
+    by_offset = {f.offset: f for f in frames}
     neighbours = [
         Neighbour(
             other.offset,
             cache.get_or_make(("styled", other.key), other.stylise),
-            _flow(cache, own, other),
+            _flow(cache, by_offset, own, other),
         )
         for other in others
     ]
     return consolidate(styled, neighbours, radius=radius, amount=amount)
 
 
-def _flow(cache: FrameCache, target: WindowFrame, source: WindowFrame) -> Flow:
-    """The backward flow from ``target``'s plate into ``source``'s. Both directions come from
-    one pair of DIS runs and are kept as one entry: the other frame's render reads the other
-    direction (the two calls' directions have the same bits: flows_both_ways)."""
+def _flow(
+    cache: FrameCache,
+    window: Mapping[int, WindowFrame],
+    target: WindowFrame,
+    source: WindowFrame,
+) -> Flow:
+    """The backward flow from ``target``'s plate into ``source``'s: DIS between neighbouring
+    frames, chained through the frames between for farther ones (flow.compose), so each new
+    frame of a sequential render costs one pair of DIS runs whatever K is. A chain is kept
+    under the plates of every frame it passes through."""
+    step = 1 if source.offset > target.offset else -1
+    between = window.get(target.offset + step)
+    if source.offset == target.offset + step or between is None:
+        return _pair(cache, target, source)
+    path = tuple(window[o].plate for o in range(target.offset, source.offset + step, step))
+    return cache.get_or_make(
+        ("chain", path),
+        lambda: compose(_pair(cache, target, between), _flow(cache, window, between, source)),
+    )
+
+
+def _pair(cache: FrameCache, target: WindowFrame, source: WindowFrame) -> Flow:
+    """DIS from ``target``'s plate into ``source``'s. Both directions come from one pair of
+    runs and are kept as one entry: the other frame's render reads the other direction (the
+    two calls' directions have the same bits: flows_both_ways)."""
     first, second = sorted((target, source), key=lambda f: f.plate)
 
     def make() -> tuple[Flow, Flow]:
