@@ -100,13 +100,13 @@ def render_steadied(  # render_frame's settings and the window's
             done[0] += 1
             return out
 
-        plate = content_key(src, settings={"linear": linear})
+        plate_key = content_key(src, settings={"linear": linear})
+        # the stylisation's key names the plate's: the pixels are hashed once
+        settings["plate"] = plate_key.hex()
         return WindowFrame(
             offset=f.offset,
-            plate=plate,
-            key=content_key(
-                mask, settings={**settings, "plate": plate.hex()}
-            ),  # pixels hashed once
+            plate=plate_key,
+            key=content_key(mask, settings=settings),
             display=lambda: display_for_flow(src, linear=linear),
             stylise=stylise,
             identity=f.stylist.request.is_identity,

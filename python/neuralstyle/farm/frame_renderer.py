@@ -199,13 +199,13 @@ class FrameRenderer:
             "premultiplied": premultiplied,
             "device": self.job.device,
         }
-        plate = content_key(colour, settings={"linear": linear})
+        plate_key = content_key(colour, settings={"linear": linear})
+        # the stylisation's key names the plate's: the pixels are hashed once
+        settings["plate"] = plate_key.hex()
         made = WindowFrame(
             offset=0,
-            plate=plate,
-            key=content_key(
-                mask, settings={**settings, "plate": plate.hex()}
-            ),  # pixels hashed once
+            plate=plate_key,
+            key=content_key(mask, settings=settings),
             display=lambda: display_for_flow(colour, linear=linear),
             stylise=lambda: _stylize(colour, params, mask, premultiplied, self.job),
             identity=float(params["strength"]) == 0.0,
