@@ -81,14 +81,26 @@ def test_temporal_steadies_the_shot_and_stays_chunk_safe(plate: str, tmp_path: P
     assert not (tmp_path / "a/s.0004.exr").exists()  # handles are read, never written
 
 
-def test_amount_zero_is_the_plain_render(plate: str, tmp_path: Path) -> None:
-    common = [plate, "--frames", "1-8", "--chunk", "4", "--style", "mosaic", "--device", "cpu"]
+def test_amount_zero_is_the_plain_render_and_the_amount_is_keyed(
+    plate: str, tmp_path: Path
+) -> None:
+    common = [plate, "--frames", "1-8", "--chunk", "4-5", "--style", "mosaic", "--device", "cpu"]
     plain = render([*common, "-o", str(tmp_path / "p/s.####.exr")])
     zero = render([*common, "-o", str(tmp_path / "z/s.####.exr"), "--temporal", "2",
                    "--temporal-amount", "0"])  # fmt: skip
-    assert plain.returncode == 0 and zero.returncode == 0, plain.stderr + zero.stderr
-    name = "s.0004.exr"
-    assert np.array_equal(read_pixels(tmp_path / "p" / name), read_pixels(tmp_path / "z" / name))
+    # Keyed like strength: 0 up to frame 4, 1 from frame 6 on, 0.5 at frame 5.
+    keyed = render([*common, "-o", str(tmp_path / "k/s.####.exr"), "--temporal", "2",
+                    "--temporal-amount", "4:0,6:1"])  # fmt: skip
+    for done in (plain, zero, keyed):
+        assert done.returncode == 0, done.stderr
+
+    def frame(run: str, number: int) -> np.ndarray:
+        return read_pixels(tmp_path / run / f"s.{number:04d}.exr")
+
+    for number in (4, 5):
+        assert np.array_equal(frame("p", number), frame("z", number))
+    assert np.array_equal(frame("p", 4), frame("k", 4))
+    assert not np.array_equal(frame("p", 5), frame("k", 5))
 
 
 def test_a_missing_handle_frame_fails_before_anything_is_written(
@@ -112,8 +124,32 @@ def test_bad_temporal_options_are_one_line_errors(plate: str, tmp_path: Path) ->
     for extra, message in (
         (["--temporal", "9"], "--temporal must be from 0 to 8, got 9"),
         (["--temporal-amount", "0.5"], "--temporal-amount needs --temporal"),
-        (["--temporal", "2", "--temporal-amount", "2"], "--temporal-amount must be from 0 to 1"),
+        (["--temporal", "2", "--temporal-amount", "2"], "temporal-amount must be from 0 to 1"),
     ):
         done = render([*base, *extra])
         assert done.returncode == 2, done.stderr
         assert message in error_lines(done.stderr)[0]
+
+
+def test_optimisation_warm_starts_stay_chunk_safe(plate: str, tmp_path: Path) -> None:
+    """Optimisation starts each frame from the one before it, in segments aligned to frame
+    numbers (temporal.WARM_SEGMENT = 4: frames 4-7 are one): frame 6 rendered alone reads 4-7
+    and comes out as in the whole render, whatever the chunks."""
+    from skimage import data, transform
+
+    from neuralstyle.io.images import write_image
+
+    painting = tmp_path / "painting.png"
+    write_image(painting, (transform.resize(data.rocket(), (48, 64)) * 255).astype(np.uint8))
+    common = [plate, "--frames", "1-8", "--method", "optimize", "--style", str(painting),
+              "--steps", "3", "--device", "cpu", "--temporal", "1"]  # fmt: skip
+    whole = render([*common, "-o", str(tmp_path / "w/s.####.exr")])
+    assert whole.returncode == 0, whole.stderr
+    for part in ("1-5", "6-8"):
+        chunk = render([*common, "-o", str(tmp_path / "c/s.####.exr"), "--chunk", part])
+        assert chunk.returncode == 0, chunk.stderr
+    for frame in FRAMES:
+        name = f"s.{frame:04d}.exr"
+        assert np.array_equal(
+            read_pixels(tmp_path / "w" / name), read_pixels(tmp_path / "c" / name)
+        )

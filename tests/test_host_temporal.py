@@ -152,3 +152,41 @@ def test_bad_windows_are_input_errors(change: dict, words: str) -> None:
         host.render(1, _image(_pan(3)), _image(out, window=(0, 0, W, H)), PARAMS, 3.0, (1.0, 1.0),
                     temporal=temporal)  # fmt: skip
     assert np.isnan(out).all()  # nothing written
+
+
+def test_warm_starts_chain_within_segments_and_key_the_chain() -> None:
+    """window.steady: a frame that does not start its segment is stylised from the frame before
+    it moved onto it; the chain's keys name every frame back to the segment start."""
+    from neuralstyle.temporal.frame_cache import FrameCache
+    from neuralstyle.temporal.window import WindowFrame, steady
+
+    pictures = {f: (_pan(f) * 255).astype(np.uint8) for f in range(3, 8)}
+    starts: dict[int, np.ndarray | None] = {}
+
+    def frame(number: int, offset: int, salt: str = "") -> WindowFrame:
+        picture = pictures[number]
+
+        def warm(start: np.ndarray) -> np.ndarray:
+            starts[number] = start
+            return start // 2 + picture // 2
+
+        def alone() -> np.ndarray:
+            starts[number] = None
+            return picture
+
+        return WindowFrame(offset, bytes([number]), f"{number}{salt}".encode(),
+                           lambda: picture, alone, warm=warm, source=picture,
+                           chain_start=number % 4 == 0)  # fmt: skip
+
+    cache = FrameCache(1 << 30)
+    window = [frame(n, n - 6) for n in range(4, 8)]  # frame 6, K = 1, its segment from 4
+    steady(window, radius=1, amount=1.0, cache=cache)
+    assert starts[4] is None  # the segment's start: its own stylisation
+    for n in (5, 6, 7):
+        assert starts[n] is not None and starts[n].shape == pictures[n].shape
+    assert cache.count("warm") == 3 and cache.count("styled") == 1
+
+    # Another key for frame 4 (a new plate, a new setting) is a new chain for 5, 6 and 7.
+    window = [frame(4, -2, salt="b"), *window[1:]]
+    steady(window, radius=1, amount=1.0, cache=cache)
+    assert cache.count("warm") == 6

@@ -120,3 +120,48 @@ def test_a_host_without_temporal_access_gets_disabled_params_and_per_frame_rende
         assert all(i["time"] == f for i in on.frame(f)["images"])
     texts = [m["text"] for m in on.messages()]
     assert any("gives effects no other frames" in t for t in texts), texts
+
+
+def test_a_frame_missing_inside_the_window_fails_the_frames_that_need_it(
+    built: driver.Built, shot: dict[int, np.ndarray], tmp_path: Path
+) -> None:
+    gap = {f: pixels for f, pixels in shot.items() if f != 5}  # frame 5 is in the clip's range
+    run = driver.run(built, tmp_path / "gap", gap, params=ON,
+                     extra=["--frames", "2-3", "--clip-range", "1-6"])  # fmt: skip
+    assert run.returncode == driver.EXIT_FAILED, run.describe()
+    assert run.frame(2)["ok"]  # its window, 1-4, is whole
+    failed = run.frame(3)
+    assert not failed["ok"]
+    assert "no Source image at time 5" in str(failed["persistent"]), failed
+    assert not run.frame_path("frame", 3).exists()  # the host writes no failed frame
+
+
+def test_optimisation_warm_starts_match_the_farm(
+    built: driver.Built, shot: dict[int, np.ndarray], tmp_path: Path
+) -> None:
+    """Optimisation with Temporal stability starts each frame from the one before it, in
+    segments aligned to frame numbers: the node fetches back to the segment start (frame 4 for
+    frame 6 with K = 1) and gives the farm's bits, alone or in the whole shot."""
+    from skimage import data, transform
+
+    from neuralstyle.io.images import write_image
+
+    painting = tmp_path / "painting.png"
+    write_image(painting, (transform.resize(data.rocket(), (48, 64)) * 255).astype(np.uint8))
+    folder = tmp_path / "farm"
+    folder.mkdir()
+    for f, pixels in shot.items():
+        write_exr(folder / f"pan.{f:04d}.exr", pixels, half=False)
+    done = render([str(folder / "pan.####.exr"), "--frames", "1-6", "--chunk", "6",
+                   "--device", "cpu", "--method", "optimize", "--style", str(painting),
+                   "--optimize-quality", "draft", "--temporal", "1", "--depth", "float",
+                   "-o", str(folder / "out/s.####.exr")])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    params = {"method": "Any image: best (optimisation)", "styleFile": str(painting),
+              "quality": "Draft", "temporalStability": "On", "temporalFrames": 1,
+              "device": "CPU"}  # fmt: skip
+    alone = driver.run(built, tmp_path / "alone", shot, params=params,
+                       extra=["--frames", "6", "--clip-range", "1-6"])  # fmt: skip
+    assert alone.returncode == driver.EXIT_OK, alone.describe()
+    assert alone.frame(6)["frames_needed"]["Source"] == [4.0, 6.0]
+    assert np.array_equal(alone.output(6), read_pixels(folder / "out" / "s.0006.exr"))

@@ -1,12 +1,12 @@
-"""Consolidation's detail keeping: the mean of redrawn strokes gets its contrast back, and a
-picture the neighbours agree on is left as it is."""
+"""Consolidation: the mean of redrawn strokes gets its contrast back, a moving object leaves no
+ghost, and a picture the neighbours agree on is left as it is."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from neuralstyle.temporal.consolidate import MAX_GAIN, keep_detail
+from neuralstyle.temporal.consolidate import MAX_GAIN, Neighbour, consolidate, keep_detail
 
 
 def _detail_energy(x: torch.Tensor) -> float:
@@ -38,3 +38,36 @@ def test_tiny_frames() -> None:
     for h, w in ((1, 1), (2, 30), (7, 3)):
         own = torch.from_numpy(np.random.default_rng(h).random((1, 3, h, w), np.float32))
         assert keep_detail(own * 0.5, own).shape == (1, 3, h, w)
+
+
+def test_a_moving_sprite_leaves_no_ghost_in_the_background() -> None:
+    """A red disc crossing a photograph 6 px a frame: where the disc is in the neighbours but not
+    in the frame itself, the steadied frame is the background (occlusion handling)."""
+    from scipy import ndimage
+    from skimage import data, transform
+
+    from neuralstyle.temporal.flow import flows_both_ways
+
+    h, w = 72, 112
+    background = (transform.resize(data.coffee(), (h, w), anti_aliasing=True) * 255).astype(
+        np.uint8
+    )
+    yy, xx = np.mgrid[0:h, 0:w]
+
+    def disc(t: int) -> np.ndarray:
+        return (xx - (20 + 6 * t)) ** 2 + (yy - h / 2) ** 2 < 12**2
+
+    frames = []
+    for t in range(5):
+        frame = background.copy()
+        frame[disc(t)] = (230, 40, 30)
+        frames.append(frame)
+    t = 2
+    neighbours = [Neighbour(o - t, frames[o], flows_both_ways(frames[t], frames[o])[0])
+                  for o in range(5) if o != t]  # fmt: skip
+    out = consolidate(frames[t], neighbours, radius=2, amount=1.0)
+    elsewhere = np.any([disc(o) for o in range(5) if o != t], axis=0)
+    uncovered = elsewhere & ~ndimage.binary_dilation(disc(t), iterations=3)
+    difference = np.abs(out.astype(int) - frames[t].astype(int))[uncovered]
+    assert difference.mean() < 2.0, difference.mean()  # a ghost of the disc would be ~100
+    assert np.percentile(difference, 99) < 20

@@ -26,6 +26,16 @@ void source_frame_range(const ClipHandles &clips, double range[2]) {
 
 std::string at(double time) { return " at time " + std::to_string(time); }
 
+// How many frames before `time` a render reads: K, and for the optimisation's warm starts back to
+// the start of that frame's segment (kWarmSegment frames aligned to frame numbers, as
+// neuralstyle.temporal.starts_segment says).
+int frames_before(const ParamValues &params, double time, int radius) {
+  const double first = std::round(time) - radius;
+  if (params.text(kParamMethod) != "optimize") return radius;
+  const double start = kWarmSegment * std::floor(first / kWarmSegment);
+  return static_cast<int>(std::round(time) - start);
+}
+
 }  // namespace
 
 bool is_temporal_param(int id) {
@@ -40,11 +50,13 @@ int temporal_radius(const ParamValues &params) {
 OfxStatus get_frames_needed(Instance &instance, OfxPropertySetHandle in_args,
                             OfxPropertySetHandle out_args) {
   const OfxTime time = get_double(in_args, kOfxPropTime);
-  const int radius = temporal_radius(read_params(instance.params, time));
+  const ParamValues params = read_params(instance.params, time);
+  const int radius = temporal_radius(params);
   if (radius == 0) return kOfxStatReplyDefault;
   double range[2];
   source_frame_range(instance.clips, range);
-  const double first = std::fmax(time - radius, std::fmin(range[0], time));
+  const double before = frames_before(params, time, radius);
+  const double first = std::fmax(time - before, std::fmin(range[0], time));
   const double last = std::fmin(time + radius, std::fmax(range[1], time));
   for (const char *clip : {kClipSource, kClipMask}) {
     if (clip == kClipMask && !is_connected(instance.clips.mask)) continue;
@@ -69,7 +81,8 @@ TemporalImages::TemporalImages(const Instance &instance, engine::RenderCall &cal
   double range[2];
   source_frame_range(instance.clips, range);
   const bool masked = is_connected(instance.clips.mask);
-  for (int offset = -call.temporal_radius; offset <= call.temporal_radius; ++offset) {
+  const int before = frames_before(call.params, call.time, call.temporal_radius);
+  for (int offset = -before; offset <= call.temporal_radius; ++offset) {
     const double time = call.time + offset;
     if (offset == 0 || time < range[0] || time > range[1]) continue;
     engine::WindowFrame frame;

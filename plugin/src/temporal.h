@@ -25,8 +25,9 @@ bool is_temporal_param(int id);
 // K at these parameter values (0: off, or the host cannot give other frames).
 int temporal_radius(const ParamValues &params);
 
-// t-K..t+K, clamped to the Source's frame range, for the Source and a connected Mask; the
-// default (this frame alone) when Temporal stability is off.
+// t-K..t+K (for optimisation from the start of t-K's warm-start segment), clamped to the Source's
+// frame range, for the Source and a connected Mask; the default (this frame alone) when Temporal
+// stability is off.
 OfxStatus get_frames_needed(Instance &instance, OfxPropertySetHandle in_args,
                             OfxPropertySetHandle out_args);
 

@@ -62,6 +62,7 @@ def stylize(
     premultiplied: bool | None = None,
     device: str = "auto",
     progress: Callable[[float], None] | None = None,
+    start: np.ndarray | None = None,
 ) -> ImageT:
     """Stylise ``image`` as the OpenFX node does.
 
@@ -126,6 +127,10 @@ def stylize(
             tensor's device whichever runs it.
         progress: called with the fraction done (optimisation; over the whole batch); raise
             from it to abort.
+        start: ``method="optimize"`` only, numpy images only: a picture like ``image`` (same
+            shape, dtype and colour) to start the optimisation from instead of the image: a
+            warm start, e.g. a shot's previous result moved onto this frame by the optical flow
+            (what temporal stability does: :mod:`neuralstyle.temporal.window`).
 
     Returns:
         A new array, or a new tensor (not attached to autograd), with the shape and dtype of
@@ -182,11 +187,18 @@ def stylize(
         scene_linear=linear,
     )
     if isinstance(image, torch.Tensor):
+        if start is not None:
+            raise InputError("start is for numpy images; pass the tensor's frames as arrays")
         stylist = Stylist(request, arrays.tensor_device(image, request.device))
         # A tensor on another GPU than the current one: make it current for the engine's kernels.
         gpu = torch.cuda.device(image.device) if image.is_cuda else contextlib.nullcontext()
         with gpu:
             return arrays.stylize_tensor(image, mask, stylist, render, progress)
+    if start is not None:
+        from neuralstyle.engine.pixels import CpuPixels
+
+        arrays.check_image(start)
+        render = functools.partial(render, start=CpuPixels(start))
     return arrays.stylize_array(image, mask, Stylist(request), render, progress)
 
 

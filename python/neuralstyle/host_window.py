@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.errors import InputError
 from neuralstyle.host_image import HostImage
+from neuralstyle.temporal import WARM_SEGMENT
 
 if TYPE_CHECKING:
     from neuralstyle.engine.pixels import Pixels, Rect
@@ -28,6 +29,7 @@ class HostWindow:
 
     radius: int
     amount: float
+    time: float
     own: tuple[HostImage, HostImage | None]
     frames: list[tuple[int, HostImage, HostImage | None, StyleRequest]]
 
@@ -55,10 +57,11 @@ class HostWindow:
             if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
                 raise InputError(f"{name}['time'] must be a finite number, got {at!r}")
             offset = round(float(at) - float(time))
-            if not (0 < abs(offset) <= radius and abs(float(at) - time - offset) < 1e-6):
+            lead = radius + WARM_SEGMENT - 1  # optimisation's warm starts read further back
+            if not (-lead <= offset <= radius and offset and abs(at - time - offset) < 1e-6):
                 raise InputError(
-                    f"{name}['time'] must be a whole number of frames, 1 to {radius}, from "
-                    f"{time:g}; got {at!r}"
+                    f"{name}['time'] must be a whole number of frames from {time:g}, at most "
+                    f"{lead} before it and {radius} after; got {at!r}"
                 )
             src = HostImage.parse(entry["src"], f"{name}['src']")
             mask = (
@@ -67,7 +70,7 @@ class HostWindow:
             if src.on_cuda != source.on_cuda or (mask is not None and mask.on_cuda != src.on_cuda):
                 raise InputError(f"{name}: every image must be in the same kind of memory")
             parsed.append((offset, src, mask, StyleRequest.from_params(entry["params"])))
-        return cls(radius, float(amount), (source, matte), parsed)
+        return cls(radius, float(amount), float(time), (source, matte), parsed)
 
     def render(
         self,
@@ -107,6 +110,7 @@ class HostWindow:
             window,
             radius=self.radius,
             amount=self.amount,
+            time=self.time,
             premultiplied=self.own[0].premultiplied,
             render_scale=scale,
             frame_size=frame_size,

@@ -48,12 +48,15 @@ class Method(ABC):
         strokes_in_working_pixels: its network paints strokes of a fixed size in working pixels
             and sees no style image it could scale (the built-in network; fast's predictor sees
             every style at its trained size), so stroke scale moves the working size instead.
+        warm_starts: its render takes ``start=``, a picture to start from (optimisation: a
+            shot's previous frame, moved onto this one; :mod:`neuralstyle.temporal.window`).
     """
 
     name: ClassVar[str]
     proxy: ClassVar[ProxyMode]
     reports_progress: ClassVar[bool] = False
     strokes_in_working_pixels: ClassVar[bool] = False
+    warm_starts: ClassVar[bool] = False
     colour_modes: ClassVar[tuple[str, ...]] = choice_values("preserve_colour")
 
     def __init__(self) -> None:
@@ -182,6 +185,7 @@ class Optimize(Method):
     name = "optimize"
     proxy = "scaled"
     reports_progress = True
+    warm_starts = True
 
     def render(
         self,
@@ -192,6 +196,7 @@ class Optimize(Method):
         frame: tuple[int, int],
         masks: list[Tensor] | None,
         progress: Progress | None,
+        start: Tensor | None = None,
     ) -> Tensor:
         import torch
 
@@ -232,6 +237,7 @@ class Optimize(Method):
                 preserve_colour=r.preserve_colour,  # type: ignore[arg-type]
                 callback=callback,
                 style_long_side=plan.style_long_side,
+                start=None if start is None else start.clone(),
             )
         return out
 

@@ -41,6 +41,7 @@ from neuralstyle.engine.edge_extend import TRUSTED_ALPHA, edge_extend
 from neuralstyle.engine.mask import MaskUse, read_mask
 from neuralstyle.engine.pixels import Pixels, Rect, check_finite
 from neuralstyle.engine.stylist import Progress, Stylist
+from neuralstyle.errors import InputError
 from neuralstyle.pixel_encoding import (
     alpha_divisor,
     full_scale,
@@ -69,6 +70,7 @@ def render_frame(
     frame_size: tuple[int, int] | None = None,
     progress: Progress | None = None,
     scene_linear: bool = True,
+    start: Pixels | None = None,
 ) -> None:
     """Fill ``dst`` with the stylised ``src``.
 
@@ -82,7 +84,8 @@ def render_frame(
     ``src``'s size at full resolution (:func:`~neuralstyle.controls.frame_size_of`);
     ``progress`` is told the fraction done (and raises to abort). Float pixels are scene-linear,
     or with ``scene_linear=False`` display-referred (sRGB-encoded, as integer pixels always are;
-    the API's ``colour="srgb"``).
+    the API's ``colour="srgb"``). ``start``, a picture like ``src`` (same size and units), is
+    where optimisation starts from (a warm start: :mod:`neuralstyle.temporal.window`).
 
     A strength of 0, an all-zero mask over the window or an alpha-only image copy the source
     without arithmetic (bit-exact).
@@ -92,6 +95,11 @@ def render_frame(
         DeviceError: the device ran out of memory.
         ModelError: the network's weights are missing or corrupt.
     """
+    if start is not None and (start.shape, start.dtype) != (src.shape, src.dtype):
+        raise InputError(
+            f"start must be a picture like the source: {src.shape} {src.dtype}, "
+            f"got {start.shape} {start.dtype}"
+        )
     inside = _zero_outside(src_rect, dst, dst_rect)
     if inside.empty:
         return
@@ -115,17 +123,21 @@ def render_frame(
         if is_float(src.dtype):
             check_finite(source, "image")
 
-        def stylise(image: Tensor) -> Tensor:
+        first = None if start is None else start.to_planar(device)
+
+        def stylise(image: Tensor, begin: Tensor | None) -> Tensor:
             return stylist(
                 image,
                 render_scale=render_scale,
                 frame_size=frame_size,
                 regions=use.regions,
                 progress=progress,
+                start=begin,
             )
 
         out = _stylise(
             source,
+            first,
             inside.within(src_rect),
             stylise,
             strength=stylist.pixel_strength,
@@ -161,8 +173,9 @@ def _zero_outside(src_rect: Rect, dst: Pixels, dst_rect: Rect) -> Rect:
 
 def _stylise(
     x: Tensor,
+    start: Tensor | None,
     region: Rect,
-    stylist: Callable[[Tensor], Tensor],
+    stylist: Callable[[Tensor, Tensor | None], Tensor],
     *,
     strength: float,
     dtype: np.dtype,
@@ -170,20 +183,25 @@ def _stylise(
     premultiplied: bool,
     weight: Tensor | None,
 ) -> Tensor:
-    """The formula in the module docstring; returns ``(C, h, w)`` for ``region`` of ``x``."""
+    """The formula in the module docstring; returns ``(C, h, w)`` for ``region`` of ``x``.
+    ``start`` (planar like ``x``) is seen by the network as ``x`` is, unmatted."""
     scale = full_scale(dtype)
     rgb = x[:3]
     alpha = x[3] / scale if x.shape[0] == 4 else None
     divisor = alpha_divisor(alpha) if premultiplied and alpha is not None else None
-    straight = rgb / divisor if divisor is not None else rgb
-    seen = (straight / scale if scale != 1.0 else straight).clamp(0.0, 1.0)
-    network_in = srgb_encode(seen) if linear else seen
+
+    def seen_by_network(colour: Tensor) -> tuple[Tensor, Tensor]:
+        straight = colour / divisor if divisor is not None else colour
+        seen = (straight / scale if scale != 1.0 else straight).clamp(0.0, 1.0)
+        return seen, srgb_encode(seen) if linear else seen
+
+    seen, network_in = seen_by_network(rgb)
     if alpha is not None and bool((alpha < TRUSTED_ALPHA).any()):
         # No matte edge for the network to see; filled in the encoding it works in (a fill
         # averaged in linear light leaves a darker rim: benchmarks/RESULTS.md, "Matte edges").
         network_in = edge_extend(network_in, alpha)
         seen = srgb_decode(network_in) if linear else network_in
-    styled = stylist(network_in)
+    styled = stylist(network_in, None if start is None else seen_by_network(start[:3])[1])
     if linear:
         styled = srgb_decode(styled)
 

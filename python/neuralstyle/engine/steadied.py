@@ -42,6 +42,7 @@ def render_steadied(  # render_frame's settings and the window's
     *,
     radius: int,
     amount: float,
+    time: float,
     premultiplied: bool,
     render_scale: tuple[float, float],
     frame_size: tuple[int, int] | None,
@@ -49,12 +50,14 @@ def render_steadied(  # render_frame's settings and the window's
 ) -> None:
     """Fill ``dst`` (the render window at ``dst_rect``) with the frame at offset 0 of ``frames``
     steadied by the others (``radius``: the node's Frames either side; ``amount``: its
-    Stability amount at this frame).
+    Stability amount at this frame; ``time``: the frame's, which places the optimisation's
+    warm-start segments, :data:`neuralstyle.temporal.WARM_SEGMENT`).
 
     Raises:
         InputError: a frame of another size or pixel type than the rendered one, and what
             :func:`render_frame` raises.
     """
+    from neuralstyle.temporal import starts_segment
     from neuralstyle.temporal.consolidate import display_for_flow
     from neuralstyle.temporal.frame_cache import content_key
     from neuralstyle.temporal.window import WindowFrame, steady
@@ -67,6 +70,7 @@ def render_steadied(  # render_frame's settings and the window's
                 f"{_describe(own)}: Temporal stability needs a shot's frames alike"
             )
     linear = is_float(own.src.dtype)
+    frame = round(time)
     done = [0]
 
     def window_frame(f: ShotFrame) -> WindowFrame:
@@ -81,7 +85,7 @@ def render_steadied(  # render_frame's settings and the window's
             "frame_size": frame_size,
         }
 
-        def stylise() -> np.ndarray:
+        def stylise(start: np.ndarray | None = None) -> np.ndarray:
             out = np.empty(src.shape, dtype=src.dtype)
             base = done[0]
             render_frame(
@@ -96,6 +100,7 @@ def render_steadied(  # render_frame's settings and the window's
                 render_scale=render_scale,
                 frame_size=frame_size,
                 progress=None if progress is None else lambda x: progress((base + x) / len(frames)),
+                start=None if start is None else CpuPixels(start),
             )
             done[0] += 1
             return out
@@ -110,6 +115,9 @@ def render_steadied(  # render_frame's settings and the window's
             display=lambda: display_for_flow(src, linear=linear),
             stylise=stylise,
             identity=f.stylist.request.is_identity,
+            warm=stylise if f.stylist.method.warm_starts else None,
+            source=src,
+            chain_start=starts_segment(frame + f.offset, frame + f.offset - 1),
         )
 
     out = steady([window_frame(f) for f in frames], radius=radius, amount=amount)

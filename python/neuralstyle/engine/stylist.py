@@ -114,10 +114,16 @@ class Stylist:
         frame_size: tuple[int, int] | None = None,
         regions: Tensor | None = None,
         progress: Progress | None = None,
+        start: Tensor | None = None,
     ) -> Tensor:
         """Stylise ``image``, a frame of ``frame_size`` (default: its size over the render
         scale) rendered at ``render_scale`` of the full resolution (one number, or ``(x, y)``
-        as an OpenFX host gives it)."""
+        as an OpenFX host gives it); ``start``, like ``image``, is where a method that
+        :attr:`~neuralstyle.engine.methods.Method.warm_starts` starts from.
+
+        Raises:
+            InputError: a ``start`` for a method that cannot start from one.
+        """
         from neuralstyle.controls.scale import (
             frame_size_of,
             long_side_scale,
@@ -146,7 +152,15 @@ class Stylist:
             else resize_image(image[None], working)
         )
         masks = at_working_size(r.mask_mode, regions, working, x.dtype)
-        out = self.method.render(self, x, plan=plan, frame=frame, masks=masks, progress=progress)
+        warm: dict[str, Tensor] = {}
+        if start is not None:
+            if not self.method.warm_starts:
+                raise InputError(f"method {r.method} cannot start from a picture")
+            grown = upsample_consistent if grows else resize_image
+            warm["start"] = grown(start[None], working)
+        out = self.method.render(
+            self, x, plan=plan, frame=frame, masks=masks, progress=progress, **warm
+        )
         return resize_image(out, size)[0]
 
     def prepared(self, key: Hashable, make: Callable[[], _T]) -> _T:

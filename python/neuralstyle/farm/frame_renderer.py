@@ -163,23 +163,27 @@ class FrameRenderer:
 
         own = self._window_frame(frame, plate)
         meter.lap("colour_in")
-        styled = frame_cache().get_or_make(("styled", own.key), own.stylise)
+        window = [own]
+        if own.warm is None:  # stylised here to time it; made once, even with no cache
+            styled = frame_cache().get_or_make(("styled", own.key), own.stylise)
+            window = [replace(own, stylise=lambda: styled)]
         meter.lap("stylise")
-        window = [replace(own, stylise=lambda: styled)]  # made once, even with no cache
         order = self.job.frames.index
         for other in self.job.window(frame)[1:]:
             if other not in self._window:
                 self._ahead[other] = self.source.read(other)
-                while len(self._ahead) > 2 * self.job.temporal + 2:  # handles never rendered
+                while len(self._ahead) > self._window_size:  # handles never rendered
                     self._ahead.popitem(last=False)
             neighbour = self._window_frame(other, self._ahead.get(other))
             window.append(replace(neighbour, offset=order(other) - order(frame)))
-        out = steady(window, radius=self.job.temporal, amount=self.job.temporal_amount)
+        amount = float(self.job.keyframes.at(frame)["temporal_amount"])
+        out = steady(window, radius=self.job.temporal, amount=amount)
         meter.lap("temporal")
         return out
 
     def _window_frame(self, frame: int, plate: Plate | None) -> WindowFrame:
         """``frame`` as a window frame (offset 0), made once while windows need it."""
+        from neuralstyle.temporal import starts_segment
         from neuralstyle.temporal.consolidate import display_for_flow  # torch: see frame_stats
         from neuralstyle.temporal.frame_cache import content_key
         from neuralstyle.temporal.window import WindowFrame
@@ -193,7 +197,8 @@ class FrameRenderer:
         params = self.job.keyframes.at(frame)
         linear = colour.dtype.kind == "f"
         settings = {
-            "params": params,
+            # the amount mixes after stylisation: a new amount is the same stylisation
+            "params": {k: v for k, v in params.items() if k != "temporal_amount"},
             "method": self.job.method,
             "controls": dict(self.job.controls),
             "premultiplied": premultiplied,
@@ -202,6 +207,10 @@ class FrameRenderer:
         plate_key = content_key(colour, settings={"linear": linear})
         # the stylisation's key names the plate's: the pixels are hashed once
         settings["plate"] = plate_key.hex()
+
+        def warm(start: np.ndarray) -> np.ndarray:
+            return _stylize(colour, params, mask, premultiplied, self.job, start=start)
+
         made = WindowFrame(
             offset=0,
             plate=plate_key,
@@ -209,11 +218,22 @@ class FrameRenderer:
             display=lambda: display_for_flow(colour, linear=linear),
             stylise=lambda: _stylize(colour, params, mask, premultiplied, self.job),
             identity=float(params["strength"]) == 0.0,
+            warm=warm if self.job.warm_starts else None,
+            source=colour,
+            chain_start=starts_segment(frame, self.job.previous(frame)),
         )
         self._window[frame] = made
-        while len(self._window) > 2 * self.job.temporal + 2:
+        while len(self._window) > self._window_size:
             self._window.popitem(last=False)
         return made
+
+    @property
+    def _window_size(self) -> int:
+        """Frames a window reads: the frame, K either side, the warm starts' lead, and one."""
+        from neuralstyle.temporal import WARM_SEGMENT
+
+        lead = WARM_SEGMENT - 1 if self.job.warm_starts else 0
+        return 2 * self.job.temporal + lead + 2
 
     def _mask(self, frame: int, plate: Plate) -> np.ndarray | None:
         if self.mask is None:
@@ -223,12 +243,14 @@ class FrameRenderer:
         return np.ascontiguousarray(mask)
 
     def _frame_header(self, frame: int, params: dict[str, float | str]) -> dict[str, Any]:
+        settings: dict[str, Any] = {**params, "method": self.job.method or "auto"}
+        if self.job.temporal:
+            settings["temporal"] = self.job.temporal
+        else:  # the amount means nothing without a window
+            settings.pop("temporal_amount", None)
         header: dict[str, Any] = {
             "neuralstyle:frame": int(frame),
-            "neuralstyle:params": json.dumps(
-                {**params, "method": self.job.method or "auto", **self.job.controls},
-                sort_keys=True,
-            ),
+            "neuralstyle:params": json.dumps({**settings, **self.job.controls}, sort_keys=True),
         }
         if self.stage is not None:
             header.update(self.stage.describe())
@@ -249,6 +271,8 @@ def _stylize(
     mask: np.ndarray | None,
     premultiplied: bool,
     job: RenderJob,
+    *,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     second = str(params["second_style"]) or None
     return stylize(
@@ -262,6 +286,7 @@ def _stylize(
         mask=mask,
         premultiplied=premultiplied,
         device=job.device,
+        start=start,
         **job.controls,
     )
 

@@ -46,8 +46,9 @@ class RenderJob:
             takes them (``preserve_colour``, ``mask_mode``, ``seed``, ``init``, ``quality``,
             ``style_weight``, ``steps``).
         temporal: frames either side whose stylisations steady each frame
-            (:mod:`neuralstyle.temporal.consolidate`); 0 renders every frame on its own.
-        temporal_amount: how much of the consolidated picture replaces the frame's own.
+            (:mod:`neuralstyle.temporal.consolidate`); 0 renders every frame on its own. How
+            much of the consolidated picture replaces each frame's own is keyed:
+            ``keyframes.at(frame)["temporal_amount"]``.
         rate: a video output's frames per second (the command gives it the input video's).
         codec: a video output's codec, ``h264`` or ``prores``.
     """
@@ -66,19 +67,35 @@ class RenderJob:
     method: str | None = None
     controls: Mapping[str, Any] = field(default_factory=dict)
     temporal: int = 0
-    temporal_amount: float = 1.0
     rate: Fraction = Fraction(24)
     codec: Codec = "h264"
 
     def window(self, frame: int) -> list[int]:
         """The shot's frames whose stylisations make ``frame`` (itself first): up to
-        ``temporal`` either side, by position in the shot, never past its ends. The window is
+        ``temporal`` either side, by position in the shot, never past its ends, and for the
+        optimisation's warm starts the frames back to the segment start of the first of them
+        (:data:`neuralstyle.temporal.WARM_SEGMENT`, aligned to frame numbers). The window is
         the shot's, not the chunk's, so a frame comes out the same in every chunking."""
+        from neuralstyle.temporal import starts_segment
+
         if self.temporal == 0:
             return [frame]
         at = self.frames.index(frame)
         low, high = max(0, at - self.temporal), min(len(self.frames), at + self.temporal + 1)
+        if self.warm_starts:
+            while low > 0 and not starts_segment(self.frames[low], self.frames[low - 1]):
+                low -= 1
         return [frame, *(f for f in self.frames[low:high] if f != frame)]
+
+    @property
+    def warm_starts(self) -> bool:
+        """Temporal stability starts each frame's optimisation from the frame before it."""
+        return self.temporal > 0 and self.method == "optimize"
+
+    def previous(self, frame: int) -> int | None:
+        """The shot's frame before ``frame`` (None for its first)."""
+        at = self.frames.index(frame)
+        return self.frames[at - 1] if at > 0 else None
 
 
 def with_handles(job: RenderJob, frames: list[int]) -> list[int]:

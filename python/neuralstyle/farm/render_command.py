@@ -51,19 +51,26 @@ from neuralstyle.farm.preflight import preflight, video_refusal
 from neuralstyle.farm.templates import expand_extra_args
 from neuralstyle.io.plates import WriteOptions
 from neuralstyle.io.video import frame_rate, is_video
-from neuralstyle.params.checks import hard_range, number_in
+from neuralstyle.params.checks import hard_range
 from neuralstyle.params.options import add_param_options, given
 from neuralstyle.params.table import (
     METHOD_OPTIONS,
     PROCESS_OPTIONS,
     STYLE_OPTIONS,
     TEMPORAL_OPTIONS,
+    by_name,
 )
 
 __all__ = ["add_render_parser", "main", "run"]
 
 _EPILOG = "exit status: 0 ok, 2 usage or input, 3 model, 4 image I/O, 75 retryable"
 _DEFAULT_RATE = Fraction(24)  # a video made from an image sequence (the film and VFX rate)
+
+
+#: The temporal options: K is constant over a shot (it sets the frames each frame reads); the
+#: amount is keyed like strength, as the node animates it.
+_KEYED_TEMPORAL = tuple(name for name in TEMPORAL_OPTIONS if by_name()[name].keyed)
+_CONSTANT_TEMPORAL = tuple(name for name in TEMPORAL_OPTIONS if name not in _KEYED_TEMPORAL)
 
 
 def add_render_parser(commands: Any) -> argparse.ArgumentParser:
@@ -98,8 +105,11 @@ def add_render_parser(commands: Any) -> argparse.ArgumentParser:
     method = parser.add_argument_group("method (constant over the shot)")
     add_param_options(method, METHOD_OPTIONS, blank_is_unset=True)
 
-    temporal = parser.add_argument_group("temporal stability (constant over the shot)")
-    add_param_options(temporal, TEMPORAL_OPTIONS, blank_is_unset=True)
+    temporal = parser.add_argument_group(
+        "temporal stability (K constant over the shot; the amount a value or keys)"
+    )
+    add_param_options(temporal, _CONSTANT_TEMPORAL, blank_is_unset=True)
+    add_param_options(temporal, _KEYED_TEMPORAL, keys=True, blank_is_unset=True)
 
     colour = parser.add_argument_group("colour (OpenColorIO)")
     colour.add_argument("--ocio", metavar="CONFIG", help="file or ocio://default (default $OCIO)")
@@ -264,7 +274,7 @@ def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
         if not shot:
             raise InputError(f"no frames of {args.input} found; give --frames")
     frames = shot if args.chunk is None else restrict(shot, parse_frames(args.chunk))
-    keyframes = Keyframes.from_sources(args.keys, given(args, STYLE_OPTIONS))
+    keyframes = Keyframes.from_sources(args.keys, given(args, (*STYLE_OPTIONS, *_KEYED_TEMPORAL)))
     method = given(args, METHOD_OPTIONS)
 
     job = RenderJob(
@@ -281,7 +291,7 @@ def _job(args: argparse.Namespace) -> tuple[RenderJob, list[int]]:
         verify=args.verify,
         method=method.pop("method", None),
         controls=method,
-        **_temporal(given(args, TEMPORAL_OPTIONS)),
+        temporal=_temporal(given(args, TEMPORAL_OPTIONS)),
         **_video(args, source),
     )
     return job, frames
@@ -302,18 +312,15 @@ def _video(args: argparse.Namespace, source: FrameSource) -> dict[str, Any]:
     return {"rate": rate, "codec": args.codec or "h264"}
 
 
-def _temporal(values: dict[str, Any]) -> dict[str, Any]:
-    """``--temporal`` and ``--temporal-amount``, checked against the table."""
+def _temporal(values: dict[str, Any]) -> int:
+    """``--temporal``, checked against the table (``--temporal-amount`` is keyed: Keyframes)."""
     low, high = hard_range("temporal")
     radius = int(values.get("temporal", 0))
     if not low <= radius <= high:
         raise InputError(f"--temporal must be from {low:g} to {high:g}, got {radius}")
     if "temporal_amount" in values and not radius:
         raise InputError("--temporal-amount needs --temporal")
-    amount = number_in(
-        "--temporal-amount", values.get("temporal_amount", 1.0), *hard_range("temporal_amount")
-    )
-    return {"temporal": radius, "temporal_amount": amount}
+    return radius
 
 
 def _run_local(

@@ -99,6 +99,26 @@ def _check_image(name: str, x: object) -> Tensor:
     return x
 
 
+def _first_image(
+    content: Tensor, sizes: list[tuple[int, int]], s: OptimizeSettings, start: Tensor | None
+) -> tuple[Tensor, list[tuple[int, int]]]:
+    """What the optimisation starts from, and the pyramid levels it runs."""
+    if start is not None:
+        _check_image("start", start)
+        if tuple(start.shape[-2:]) != tuple(content.shape[-2:]):
+            raise InputError(
+                f"start: expected a picture of the content's size {tuple(content.shape[-2:])}, "
+                f"got {tuple(start.shape[-2:])}"
+            )
+        # only the finest level: the coarse ones would only blur what the start already has
+        return snap(start.to(content.device, content.dtype).contiguous()), sizes[-1:]
+    if s.init == "noise":
+        gen = torch.Generator(device="cpu").manual_seed(s.seed)
+        noise = torch.rand((1, 3, *sizes[0]), generator=gen)
+        return noise.to(content.device, content.dtype), sizes
+    return snap(resize_image(content, sizes[0])), sizes
+
+
 def stylize_optimize(
     content: Tensor,
     styles: Sequence[Tensor],
@@ -111,6 +131,7 @@ def stylize_optimize(
     callback: Callable[[OptimizeProgress], None] | None = None,
     progress: bool | None = None,
     style_long_side: int | None = None,
+    start: Tensor | None = None,
 ) -> Tensor:
     """Stylise ``content`` by optimisation (Gatys et al. 2016).
 
@@ -137,6 +158,9 @@ def stylize_optimize(
             render's size, so that its level and the full render's first level resize the
             same pixels the same way (the optimisation is chaotic: a style resized otherwise
             by a pixel is a different painting).
+        start: a warm start: the picture to start from, at ``content``'s size (the previous
+            frame's result moved onto this one by the optical flow). Only the finest pyramid
+            level runs from it; ``settings.init`` is ignored.
 
     Returns:
         The stylised frame, RGB in [0, 1], on ``content``'s device.
@@ -182,11 +206,7 @@ def stylize_optimize(
 
     content_in, style_in = prepare_colour(content, style_list, preserve_colour)
     sizes = pyramid_sizes(size, s.min_level_size, s.max_levels)
-    gen = torch.Generator(device="cpu").manual_seed(s.seed)
-    if s.init == "noise":
-        x = torch.rand((1, 3, *sizes[0]), generator=gen).to(device, content.dtype)
-    else:
-        x = snap(resize_image(content_in, sizes[0]))
+    x, sizes = _first_image(content_in, sizes, s, start)
     work = [s.steps * h * w for h, w in sizes]
     bar = tqdm(
         total=1.0,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from neuralstyle.params.table import Option, Param, _check, node_params
+from neuralstyle.temporal import WARM_SEGMENT
 
 __all__ = ["header_text", "main"]
 
@@ -119,6 +120,9 @@ def header_text(params: Sequence[Param] | None = None, styles_json: Path = _STYL
         "sizeof(kParams[0]));\n\n"
         "// Positions in kParams, for the code that reads one parameter itself.\n"
         "enum ParamId : int {\n" + ids + "};\n\n"
+        "// Optimisation warm starts run in segments of this many frames, aligned to frame\n"
+        "// numbers (neuralstyle.temporal.WARM_SEGMENT): the frames a temporal render reads.\n"
+        f"inline constexpr int kWarmSegment = {WARM_SEGMENT};\n\n"
         "}  // namespace neuralstyle\n\n"
         "#endif\n"
     )

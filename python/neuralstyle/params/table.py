@@ -254,7 +254,9 @@ PARAMETERS: tuple[Param, ...] = (
         "temporal_stability", "temporalStability", "Temporal stability", "choice", "off",
         "Steadies a moving shot: the stylisations of the frames either side, warped into this "
         "frame by the Source's optical flow, are combined with its own, so strokes stop boiling. "
-        "Any frame still renders alone, on any machine, to the same bits. Needs a host that "
+        "Any frame still renders alone, on any machine, to the same bits. With Any image: best, "
+        "each frame's optimisation also starts from the frame before it (steadier, same time). "
+        "Needs a host that "
         "gives effects other frames (OpenFX temporal clip access: Natron, Nuke, Resolve); "
         "MLT, Kdenlive and Shotcut do not, and there it stays off.",
         options=(Option("off", "Off"), Option("on", "On")),
@@ -279,9 +281,9 @@ PARAMETERS: tuple[Param, ...] = (
         "temporal_amount", "temporalAmount", "Stability amount", "double", 1.0,
         "With Temporal stability: how much of the steadied picture replaces the frame's own "
         "stylisation (0: none).",
-        hard=(0.0, 1.0), animates=True, increment=0.01, digits=3, reader="plugin",
-        flag="--temporal-amount", cli_help="with --temporal: 0 to 1 (default 1)",
-        group="temporal",
+        hard=(0.0, 1.0), animates=True, keyed="linear", increment=0.01, digits=3,
+        reader="plugin", flag="--temporal-amount",
+        cli_help="with --temporal: 0 to 1 (default 1)", group="temporal",
     ),
     Param(
         "device", "device", "Device", "choice", "auto",
