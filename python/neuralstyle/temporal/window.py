@@ -171,10 +171,11 @@ def _flow(
     frame of a sequential render costs one pair of DIS runs whatever K is. A chain is kept
     under the plates of every frame it passes through."""
     step = 1 if source.offset > target.offset else -1
-    between = window.get(target.offset + step)
-    if source.offset == target.offset + step or between is None:
+    frames = [window.get(o) for o in range(target.offset, source.offset + step, step)]
+    between = frames[1]
+    if between is None or len(frames) == 2 or None in frames:  # neighbours, or a gap
         return _pair(cache, target, source)
-    path = tuple(window[o].plate for o in range(target.offset, source.offset + step, step))
+    path = tuple(f.plate for f in frames if f is not None)
     return cache.get_or_make(
         ("chain", path),
         lambda: compose(_pair(cache, target, between), _flow(cache, window, between, source)),
