@@ -190,3 +190,33 @@ def test_warm_starts_chain_within_segments_and_key_the_chain() -> None:
     window = [frame(4, -2, salt="b"), *window[1:]]
     steady(window, radius=1, amount=1.0, cache=cache)
     assert cache.count("warm") == 6
+
+
+def test_what_the_frame_leaves_alone_its_neighbours_do_not_paint() -> None:
+    """A mask that keeps the left half and a mask that moves: where this frame's mask is 0 the
+    steadied frame is its source, bit-exact, whatever its neighbours' masks let them paint."""
+    plates = {f: _pan(f) for f in range(1, 6)}
+
+    def mask(f: int) -> np.ndarray:
+        m = np.zeros((H, W, 1), np.float32)
+        m[:, W // 2 - 8 + 4 * (f - 3) :] = 1.0  # the edge moves 4 px a frame
+        return m
+
+    def image(f: int) -> dict:
+        return _image(plates[f])
+
+    temporal = {
+        "radius": 2,
+        "amount": 1.0,
+        "frames": [
+            {"time": float(f), "src": image(f), "params": PARAMS,
+             "mask": {**_image(mask(f)), "components": "Alpha"}}
+            for f in (1, 2, 4, 5)
+        ],
+    }  # fmt: skip
+    out = np.zeros((H, W, 3), np.float32)
+    host.render(1, image(3), _image(out, window=(0, 0, W, H)), PARAMS, 3.0, (1.0, 1.0),
+                mask={**_image(mask(3)), "components": "Alpha"}, temporal=temporal)  # fmt: skip
+    left = W // 2 - 8
+    assert np.array_equal(out[:, :left], plates[3][:, :left])  # kept, though 4 and 5 paint it
+    assert not np.array_equal(out[:, left:], plates[3][:, left:])

@@ -83,11 +83,18 @@ def display_for_flow(pixels: np.ndarray, *, linear: bool) -> np.ndarray:
 
 
 def consolidate(
-    own: np.ndarray, neighbours: Sequence[Neighbour], *, radius: int, amount: float
+    own: np.ndarray,
+    neighbours: Sequence[Neighbour],
+    *,
+    radius: int,
+    amount: float,
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     """Frame t's output from its own stylisation ``own`` and its ``neighbours`` (see the module
     docstring). Colour channels are combined; a fourth (alpha) channel is ``own``'s. Integer
-    pixels are combined in float and rounded back.
+    pixels are combined in float and rounded back. Where ``keep`` is true the output is
+    ``own``, bit-exact: the pixels the frame's own render left as its source (a mask of 0,
+    transparent pixels of premultiplied RGBA), which its neighbours must not paint either.
 
     Raises:
         InputError: ``amount`` outside [0, 1] or a neighbour of another size or type.
@@ -95,6 +102,7 @@ def consolidate(
     Shape:
         - own, each neighbour's styled: :math:`(H, W, C)`, C = 3 or 4, same dtype
         - each flow: :math:`(H, W, 2)` and :math:`(H, W)`
+        - keep: :math:`(H, W)` bool
     """
     if not (0.0 <= amount <= 1.0 and math.isfinite(amount)):
         raise InputError(f"temporal amount must be from 0 to 1, got {amount!r}")
@@ -124,6 +132,8 @@ def consolidate(
     out = np.empty_like(own)
     out[..., 3:] = own[..., 3:]
     np.copyto(out[..., colour], values, casting="unsafe")
+    if keep is not None:
+        np.copyto(out, own, where=keep[..., None])
     return out
 
 

@@ -47,8 +47,9 @@ class WindowFrame:
             bit-exact, whatever its neighbours are.
         warm: makes its stylisation starting from a picture (like ``source``), for methods
             that can (optimisation); None: it is stylised on its own.
-        source: its picture in the output's units (the warm start's fallback where the flow is
-            not trusted).
+        source: its picture in the output's units: the warm start's fallback where the flow is
+            not trusted, and, for the frame being rendered, where its own render left the source
+            as it was (a mask of 0, transparent pixels) the steadied frame does too.
         chain_start: it starts a warm-start segment (:func:`neuralstyle.temporal.starts_segment`).
     """
 
@@ -98,7 +99,9 @@ def steady(
         )
         for other in others
     ]
-    return consolidate(styled, neighbours, radius=radius, amount=amount)
+    # What the frame's own render left as its source stays so (a mask of 0, transparent pixels).
+    keep = None if own.source is None else (styled == own.source).all(axis=-1)
+    return consolidate(styled, neighbours, radius=radius, amount=amount, keep=keep)
 
 
 def _stylised(
