@@ -78,6 +78,28 @@ def environment() -> dict[str, object]:
     }
 
 
+def utc_stamp() -> str:
+    """The UTC time that names a results file."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def write_result(
+    name: str,
+    env: dict[str, object],
+    load_before: float,
+    payload: dict[str, object],
+    stamp: str | None = None,
+) -> Path:
+    """``results/<name>-<stamp>.json``: the environment (taken before the run), the load average
+    before and now, and the benchmark's own ``payload``; prints the path."""
+    result = {**env, "load_before": load_before, "load_after": os.getloadavg()[0], **payload}
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}-{stamp or utc_stamp()}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(path)
+    return path
+
+
 def write_sequence(folder: Path, frames: int, width: int, height: int) -> str:
     """Scene-linear ACEScg-ish plates: RGBA half (highlights to 6) and depth.Z float, ZIP."""
     import OpenImageIO as oiio  # noqa: N813

@@ -26,7 +26,6 @@ Writes ``benchmarks/results/bm_optimize_warm-<UTC time>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -37,15 +36,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bm_farm import environment
-from bm_temporal import RESULTS, _photo, pan, real_clip
-from neuralstyle import metrics, stylize
+from bm_farm import environment, write_result
+from bm_temporal import held_out_painting, pan, real_clip, steadied
+from neuralstyle import metrics
 from neuralstyle.methods.optimize import OptimizeSettings, stylize_optimize
-from neuralstyle.temporal.consolidate import Neighbour, consolidate
-from neuralstyle.temporal.flow import flow_between, flows_both_ways
+from neuralstyle.temporal.flow import flow_between
 from neuralstyle.temporal.warp import warp
-
-RADIUS = 2
 
 
 def planar(image: np.ndarray) -> torch.Tensor:
@@ -80,18 +76,6 @@ def run(
     return outs, seconds
 
 
-def steadied(outs: list[np.ndarray], sources: list[np.ndarray]) -> list[np.ndarray]:
-    result = []
-    for t in range(len(outs)):
-        neighbours = [
-            Neighbour(o - t, outs[o], flows_both_ways(sources[t], sources[o])[0])
-            for o in range(max(0, t - RADIUS), min(len(outs), t + RADIUS + 1))
-            if o != t
-        ]
-        result.append(consolidate(outs[t], neighbours, radius=RADIUS, amount=1.0))
-    return result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=8)
@@ -99,7 +83,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     env = environment()
     torch.set_num_threads(2)
-    painting = stylize((_photo(240, 320) * 255).astype(np.uint8), "teal-etching", device="cpu")
+    painting = held_out_painting()
     clips = {"pan": pan(n, 192, 256), "carphone": real_clip("carphone_pristine.mp4", n)}
     rows = []
     for clip, frames in clips.items():
@@ -134,13 +118,7 @@ def main() -> int:
                 },
                 flush=True,
             )
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    result = {**env, "load_before": load_before, "load_after": os.getloadavg()[0],
-              "frames": n, "rows": rows}  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"bm_optimize_warm-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(path)
+    write_result("bm_optimize_warm", env, load_before, {"frames": n, "rows": rows})
     return 0
 
 

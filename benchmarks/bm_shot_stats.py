@@ -27,10 +27,8 @@ Writes ``benchmarks/results/bm_shot_stats-<UTC time>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,14 +38,13 @@ import torch
 from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bm_farm import environment
-from bm_temporal import RESULTS, pan, real_clip, sprite
+from bm_farm import environment, write_result
+from bm_temporal import pan, real_clip, sprite, steadied
 from neuralstyle import metrics
 from neuralstyle.methods.builtin import load_builtin
 from neuralstyle.models.styles import style_weights
 from neuralstyle.ops.instance_norm import ConditionalInstanceNorm2d
-from neuralstyle.temporal.consolidate import Neighbour, consolidate, temporal_weight
-from neuralstyle.temporal.flow import flows_both_ways
+from neuralstyle.temporal.consolidate import temporal_weight
 
 RADIUS = 2
 Stats = list[tuple[Tensor, Tensor]]
@@ -93,20 +90,6 @@ def pooled(stats: list[Stats], t: int) -> Stats:
     return out
 
 
-def steadied(outs: list[np.ndarray], sources: list[np.ndarray], flows: dict) -> list[np.ndarray]:
-    result = []
-    for t in range(len(outs)):
-        neighbours = []
-        for o in range(max(0, t - RADIUS), min(len(outs), t + RADIUS + 1)):
-            if o == t:
-                continue
-            if (t, o) not in flows:
-                flows[t, o], flows[o, t] = flows_both_ways(sources[t], sources[o])
-            neighbours.append(Neighbour(o - t, outs[o], flows[t, o]))
-        result.append(consolidate(outs[t], neighbours, radius=RADIUS, amount=1.0))
-    return result
-
-
 def look(outs: list[np.ndarray], sources: list[np.ndarray]) -> float:
     shift = [o.reshape(-1, 3).mean(0) - s.reshape(-1, 3).astype(float).mean(0)
              for o, s in zip(outs, sources, strict=True)]  # fmt: skip
@@ -135,7 +118,7 @@ def measure(clip: str, frames: list[np.ndarray], style: str) -> dict[str, object
     flows: dict = {}
     row: dict[str, object] = {"clip": clip, "style": style}
     for name, outs in (("alone", alone), ("shot", shot)):
-        for stage, result in (("raw", outs), ("steadied", steadied(outs, sources, flows))):
+        for stage, result in (("raw", outs), ("steadied", steadied(outs, sources, RADIUS, flows))):
             row[f"{name}_{stage}_warping_error"] = metrics.warping_error(result, sources)
             row[f"{name}_{stage}_look"] = look(result, sources)
             row[f"{name}_{stage}_sharpness"] = float(
@@ -159,13 +142,7 @@ def main() -> int:
         "carphone": real_clip("carphone_pristine.mp4", n),
     }
     rows = [measure(c, f, s) for c, f in clips.items() for s in ("mosaic", "night-swirl")]
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    result = {**env, "load_before": load_before, "load_after": os.getloadavg()[0],
-              "frames": n, "radius": RADIUS, "rows": rows}  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"bm_shot_stats-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(path)
+    write_result("bm_shot_stats", env, load_before, {"frames": n, "radius": RADIUS, "rows": rows})
     return 0
 
 

@@ -43,14 +43,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from bm_farm import environment
+from bm_farm import environment, utc_stamp, write_result
 from farm_support import read_pixels, write_exr
 from neuralstyle import metrics
 from neuralstyle.io.images import write_image
@@ -63,6 +62,13 @@ def _photo(h: int, w: int) -> np.ndarray:
     from skimage import data, transform
 
     return transform.resize(data.coffee(), (h, w), anti_aliasing=True).astype(np.float32)
+
+
+def held_out_painting() -> np.ndarray:
+    """The "painting" of the fast-method rows: a built-in style rendered on a photograph."""
+    from neuralstyle import stylize
+
+    return stylize((_photo(240, 320) * 255).astype(np.uint8), "teal-etching", device="cpu")
 
 
 def pan(frames: int, h: int, w: int, grain: float = 0.0) -> list[np.ndarray]:
@@ -112,6 +118,28 @@ def real_clip(name: str, frames: int) -> list[np.ndarray]:
     folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
     with VideoReader(folder / name) as reader:
         return [reader.read(f).astype(np.float32) / 255 for f in range(1, frames + 1)]
+
+
+def steadied(
+    outs: list[np.ndarray], sources: list[np.ndarray], radius: int = 2, flows: dict | None = None
+) -> list[np.ndarray]:
+    """``outs`` consolidated as the product does (K = ``radius``, amount 1), in-process, the flow
+    on ``sources`` (``flows`` keeps pairs between calls on one clip)."""
+    from neuralstyle.temporal.consolidate import Neighbour, consolidate
+    from neuralstyle.temporal.flow import flows_both_ways
+
+    flows = {} if flows is None else flows
+    result = []
+    for t in range(len(outs)):
+        neighbours = []
+        for o in range(max(0, t - radius), min(len(outs), t + radius + 1)):
+            if o == t:
+                continue
+            if (t, o) not in flows:
+                flows[t, o], flows[o, t] = flows_both_ways(sources[t], sources[o])
+            neighbours.append(Neighbour(o - t, outs[o], flows[t, o]))
+        result.append(consolidate(outs[t], neighbours, radius=radius, amount=1.0))
+    return result
 
 
 def write_plate(folder: Path, frames: list[np.ndarray]) -> str:
@@ -187,9 +215,8 @@ def shot_sheet(plate: str, plain: Path, steady: Path, out: Path) -> None:
 def measure(
     work: Path, clips: dict[str, list[np.ndarray]], n: int, path_mask: np.ndarray, stamp: str
 ) -> list[dict[str, object]]:
-    from neuralstyle import stylize
 
-    painting = stylize((_photo(240, 320) * 255).astype(np.uint8), "teal-etching", device="cpu")
+    painting = held_out_painting()
     write_image(work / "painting.png", painting)
     styles = [("mosaic", "builtin"), ("night-swirl", "builtin")]
     styles.append((str(work / "painting.png"), "fast"))
@@ -281,15 +308,12 @@ def main() -> int:
         "bikes": real_clip("bikes.mp4", n),
         "carphone": real_clip("carphone_pristine.mp4", n),
     }
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    stamp = utc_stamp()
     RESULTS.mkdir(exist_ok=True)
     rows = [] if args.only_timing else measure(work, clips, n, path_mask, stamp)
     timing = timing_run(work) if args.timing or args.only_timing else {}
-    result = {**env, "load_before": load_before, "load_after": os.getloadavg()[0],
-              "frames": n, "rows": rows, "timing": timing}  # fmt: skip
-    path = RESULTS / f"bm_temporal-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(path)
+    payload = {"frames": n, "rows": rows, "timing": timing}
+    write_result("bm_temporal", env, load_before, payload, stamp)
     return 0
 
 

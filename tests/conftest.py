@@ -3,6 +3,10 @@ CUDA cases skip, never fail, where no GPU is present."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -35,6 +39,19 @@ def device(request: pytest.FixtureRequest) -> str:
         if not torch.cuda.is_available():
             pytest.skip("no CUDA device on this machine")
     return name
+
+
+@pytest.fixture(scope="session")
+def built() -> Any:
+    """The built plugin bundle and our headless host (tests/ofxhost/driver.py: ``Built``); fails,
+    never skips, when the build is missing: the plugin tests are part of the suite."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "ofxhost"))
+    import driver
+
+    try:
+        return driver.locate()
+    except FileNotFoundError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,20 @@ def plate_pixels(frame: int, height: int = HEIGHT, width: int = WIDTH) -> np.nda
     return np.concatenate([rgb * alpha, alpha, depth], axis=-1).astype(np.float32)
 
 
+def panned_photo(frame: int, height: int, width: int, name: str = "coffee") -> np.ndarray:
+    """Scene-linear float32 RGB: a scikit-image photograph (``name``) panned by a known
+    (+1.5, +0.5) px a frame, with sub-pixel steps (bicubic), the temporal tests' moving plate."""
+    from scipy import ndimage
+    from skimage import data, transform
+
+    photo = transform.resize(getattr(data, name)(), (height + 40, width + 40), anti_aliasing=True)
+    dy, dx = 0.5 * frame, 1.5 * frame
+    shifted = np.stack(
+        [ndimage.shift(photo[..., c], (-dy, -dx), order=3, mode="reflect") for c in range(3)], -1
+    )[10 : 10 + height, 10 : 10 + width]
+    return (np.clip(shifted, 0.0, 1.0) ** 2.2).astype(np.float32)
+
+
 def write_exr(path: Path, pixels: np.ndarray, *, half: bool = True) -> None:
     """An EXR with R, G, B, A (half or float) and depth.Z (float), ZIP, fixed DateTime."""
     import OpenImageIO as oiio  # noqa: N813

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from farm_support import error_lines, read_pixels, render, write_exr
+from farm_support import error_lines, panned_photo, read_pixels, render, write_exr
 from neuralstyle.metrics import warping_error
 
 FRAMES = range(1, 9)
@@ -19,16 +19,7 @@ H, W = 72, 96
 
 def _pan(frame: int) -> np.ndarray:
     """Scene-linear opaque RGBA: scikit-image's coffee, panned with sub-pixel steps."""
-    from scipy import ndimage
-    from skimage import data, transform
-
-    photo = transform.resize(data.coffee(), (H + 40, W + 40), anti_aliasing=True)
-    dy, dx = 0.5 * frame, 1.5 * frame
-    shifted = np.stack(
-        [ndimage.shift(photo[..., c], (-dy, -dx), order=3, mode="reflect") for c in range(3)], -1
-    )[10 : 10 + H, 10 : 10 + W]
-    linear = np.clip(shifted, 0.0, 1.0) ** 2.2
-    return np.concatenate([linear, np.ones((H, W, 1))], axis=-1).astype(np.float32)
+    return np.concatenate([panned_photo(frame, H, W), np.ones((H, W, 1), np.float32)], axis=-1)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from farm_support import read_pixels, render, write_exr
+from farm_support import panned_photo, read_pixels, render, write_exr
 from neuralstyle import host
 from neuralstyle.errors import InputError
 from neuralstyle.temporal import frame_cache
@@ -23,16 +23,7 @@ PARAMS = {"style": "mosaic", "device": "cpu"}
 
 
 def _pan(frame: int) -> np.ndarray:
-    """Scene-linear float32 RGB: scikit-image's astronaut, panned with sub-pixel steps."""
-    from scipy import ndimage
-    from skimage import data, transform
-
-    photo = transform.resize(data.astronaut(), (H + 40, W + 40), anti_aliasing=True)
-    dy, dx = 0.5 * frame, 1.5 * frame
-    shifted = np.stack(
-        [ndimage.shift(photo[..., c], (-dy, -dx), order=3, mode="reflect") for c in range(3)], -1
-    )[10 : 10 + H, 10 : 10 + W]
-    return (np.clip(shifted, 0.0, 1.0) ** 2.2).astype(np.float32)
+    return panned_photo(frame, H, W, "astronaut")
 
 
 def _image(upright: np.ndarray, **extra: object) -> dict:

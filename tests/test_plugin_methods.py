@@ -29,14 +29,6 @@ MLT_SCALE = (MLT_PROXY[0] / WIDE[1], MLT_PROXY[1] / WIDE[0])  # (0.4992, 0.4958)
 
 
 @pytest.fixture(scope="module")
-def built() -> driver.Built:
-    try:
-        return driver.locate()
-    except FileNotFoundError as e:
-        pytest.fail(str(e))
-
-
-@pytest.fixture(scope="module")
 def plate(photo: np.ndarray) -> np.ndarray:
     """Scene-linear premultiplied RGBA with a highlight above 1, as a compositor hands it over."""
     rgb = (photo[16 : 16 + H, 24 : 24 + W].astype(np.float32) / 255.0) ** 2.2

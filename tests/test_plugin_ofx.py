@@ -43,14 +43,6 @@ OFX_STAT_ERR_MEMORY = 8
 
 
 @pytest.fixture(scope="session")
-def built() -> driver.Built:
-    try:
-        return driver.locate()
-    except FileNotFoundError as e:
-        pytest.fail(str(e))
-
-
-@pytest.fixture(scope="session")
 def descriptor(built: driver.Built, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return driver.describe(built, tmp_path_factory.mktemp("describe"))
 

@@ -17,6 +17,7 @@ struct Instance {
   ClipHandles clips;
   ParamHandles params;
   std::atomic<bool> error_shown{false};
+  std::atomic<bool> temporal_note_logged{false};  // temporal.cpp: said once per instance
 };
 
 // Starts (or adopts) Python and imports the engine here, not at Load or Describe, so a host's

@@ -67,10 +67,12 @@ OfxStatus get_frames_needed(Instance &instance, OfxPropertySetHandle in_args,
   return kOfxStatOK;
 }
 
-TemporalImages::TemporalImages(const Instance &instance, engine::RenderCall &call, bool cuda) {
+TemporalImages::TemporalImages(Instance &instance, engine::RenderCall &call, bool cuda) {
   call.temporal_radius = temporal_radius(call.params);
   if (call.temporal_radius == 0) {
-    if (call.params.text(kParamTemporalStability) == "on") {
+    // Once per instance: a farm log of a shot saved with it on would repeat it every frame.
+    if (call.params.text(kParamTemporalStability) == "on" &&
+        !instance.temporal_note_logged.exchange(true)) {
       log_message(instance.effect,
                   "Temporal stability is on, but this host gives effects no other frames "
                   "(OpenFX temporal clip access): rendering frame by frame");

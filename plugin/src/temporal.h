@@ -37,7 +37,7 @@ OfxStatus get_frames_needed(Instance &instance, OfxPropertySetHandle in_args,
 // not give throws ActionError.
 class TemporalImages {
  public:
-  TemporalImages(const Instance &instance, engine::RenderCall &call, bool cuda);
+  TemporalImages(Instance &instance, engine::RenderCall &call, bool cuda);
 
  private:
   std::vector<std::unique_ptr<ClipImage>> held_;

@@ -113,7 +113,7 @@ def render(  # noqa: PLR0917  # positional, as docs/contract.md fixes it
     stylist = _stylist(instance, request, device)
     frame = _frame_size(frame_size, source, scale)
     report = None if progress is None else _abortable(progress)
-    if steadied is not None and steadied.frames and not request.is_identity:
+    if steadied is not None and steadied.steadies(request):
         with _host_stream(cuda, cuda_stream):
             steadied.render(
                 stylist, dst=dst_view, window=window, scale=scale, frame_size=frame, progress=report

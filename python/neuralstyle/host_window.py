@@ -72,6 +72,12 @@ class HostWindow:
             parsed.append((offset, src, mask, StyleRequest.from_params(entry["params"])))
         return cls(radius, float(amount), float(time), (source, matte), parsed)
 
+    def steadies(self, request: StyleRequest) -> bool:
+        """Whether the frame is steadied at all (else it renders as without the window)."""
+        from neuralstyle.temporal.window import steadies  # torch: see neuralstyle.host
+
+        return bool(self.frames) and steadies(self.amount, request.is_identity)
+
     def render(
         self,
         stylist: Stylist,

@@ -146,18 +146,14 @@ class Stylist:
         )
         working = self.method.working_size(plan, r.stroke_scale)
         grows = working[0] >= size[0] and working[1] >= size[1]
-        x = (
-            upsample_consistent(image[None], working)
-            if grows
-            else resize_image(image[None], working)
-        )
+        to_working = upsample_consistent if grows else resize_image
+        x = to_working(image[None], working)
         masks = at_working_size(r.mask_mode, regions, working, x.dtype)
         warm: dict[str, Tensor] = {}
         if start is not None:
             if not self.method.warm_starts:
                 raise InputError(f"method {r.method} cannot start from a picture")
-            grown = upsample_consistent if grows else resize_image
-            warm["start"] = grown(start[None], working)
+            warm["start"] = to_working(start[None], working)
         out = self.method.render(
             self, x, plan=plan, frame=frame, masks=masks, progress=progress, **warm
         )

@@ -159,24 +159,26 @@ class FrameRenderer:
     def _steady(self, frame: int, plate: Plate, meter: FrameMeter) -> np.ndarray:
         """``frame``'s output from the stylisations of its window (temporal/window.py)."""
         from neuralstyle.temporal.frame_cache import frame_cache  # torch: see frame_stats
-        from neuralstyle.temporal.window import steady
+        from neuralstyle.temporal.window import steadies, steady
 
         own = self._window_frame(frame, plate)
         meter.lap("colour_in")
-        window = [own]
-        if own.warm is None:  # stylised here to time it; made once, even with no cache
+        amount = float(self.job.keyframes.at(frame)["temporal_amount"])
+        if own.warm is None or not steadies(amount, own.identity):
+            # stylised here to time it; made once, even with no cache
             styled = frame_cache().get_or_make(("styled", own.key), own.stylise)
-            window = [replace(own, stylise=lambda: styled)]
+            own = replace(own, stylise=lambda: styled)
         meter.lap("stylise")
+        window = [own]
         order = self.job.frames.index
-        for other in self.job.window(frame)[1:]:
+        others = self.job.window(frame)[1:] if steadies(amount, own.identity) else []
+        for other in others:
             if other not in self._window:
                 self._ahead[other] = self.source.read(other)
                 while len(self._ahead) > self._window_size:  # handles never rendered
                     self._ahead.popitem(last=False)
             neighbour = self._window_frame(other, self._ahead.get(other))
             window.append(replace(neighbour, offset=order(other) - order(frame)))
-        amount = float(self.job.keyframes.at(frame)["temporal_amount"])
         out = steady(window, radius=self.job.temporal, amount=amount)
         meter.lap("temporal")
         return out

@@ -29,7 +29,7 @@ from neuralstyle.temporal.consolidate import Neighbour, consolidate
 from neuralstyle.temporal.flow import CONSOLIDATION_SIDE, Flow, compose, flows_both_ways
 from neuralstyle.temporal.frame_cache import FrameCache, content_key, frame_cache
 
-__all__ = ["WindowFrame", "steady"]
+__all__ = ["WindowFrame", "steadies", "steady"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,12 @@ class WindowFrame:
     chain_start: bool = True
 
 
+def steadies(amount: float, identity: bool) -> bool:
+    """Whether a frame is steadied at all: at a Stability amount of 0, or when its render is its
+    source (strength 0), it is its own render, and its neighbours need not be read."""
+    return amount > 0.0 and not identity
+
+
 def steady(
     frames: Sequence[WindowFrame],
     *,
@@ -83,7 +89,7 @@ def steady(
     own = next((f for f in frames if f.offset == 0), None)
     if own is None:
         raise InputError("a temporal window needs the frame being rendered (offset 0)")
-    if amount == 0.0 or own.identity:
+    if not steadies(amount, own.identity):
         return cache.get_or_make(("styled", own.key), own.stylise)
     by_offset = {f.offset: f for f in frames}
     chains: dict[int, bytes] = {}
@@ -176,7 +182,7 @@ def _flow(
     step = 1 if source.offset > target.offset else -1
     frames = [window.get(o) for o in range(target.offset, source.offset + step, step)]
     between = frames[1]
-    if between is None or len(frames) == 2 or None in frames:  # neighbours, or a gap
+    if len(frames) == 2 or between is None or None in frames:  # neighbours, or a gap
         return _pair(cache, target, source)
     path = tuple(f.plate for f in frames if f is not None)
     return cache.get_or_make(
