@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine: a venv with the pinned torch, the neuralstyle package (editable), and the
-# C++ build (the NeuralStyle.ofx bundle and our headless OpenFX host). Safe to re-run.
+# Sets up a fresh machine: a venv with the pinned torch, the neuralstyle package (editable), the
+# C++ build (the NeuralStyle.ofx bundle and our headless OpenFX host), and the built-in network
+# compiled for this CPU (neuralstyle compile; kept in the cache folder). Safe to re-run.
 # Prints one line per step; pip's output goes to setup.log and cmake's to build.log, and only when
 # a step fails is the tail of its log printed (then the exit status is non-zero).
 set -euo pipefail
@@ -15,10 +16,10 @@ started=$SECONDS
 step() {
   local n=$1 what=$2 log=$3 status=0
   shift 3
-  echo "setup: [$n/4] $what"
+  echo "setup: [$n/5] $what"
   "$@" >>"$log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
-    echo "setup: failed at [$n/4] $what (exit status $status); the last lines of $log:" >&2
+    echo "setup: failed at [$n/5] $what (exit status $status); the last lines of $log:" >&2
     tail -n 60 "$log" >&2
     exit "$status"
   fi
@@ -39,7 +40,7 @@ configure() {
 }
 
 if [ -x .venv/bin/python ]; then
-  echo "setup: [1/4] venv .venv: exists, kept"
+  echo "setup: [1/5] venv .venv: exists, kept"
 else
   step 1 "venv .venv ($python)" setup.log "$python" -m venv .venv
 fi
@@ -48,5 +49,7 @@ step 2 "packages: pip install -e .[dev] (log: setup.log)" setup.log install_pack
 step 3 "configure: cmake (log: build.log)" build.log configure
 step 4 "build: the plugin bundle and the test host (log: build.log)" \
   build.log cmake --build build -j "$(nproc)"
+step 5 "compile: the built-in network for this CPU (log: setup.log)" \
+  setup.log .venv/bin/python -m neuralstyle compile
 echo "setup: done in $((SECONDS - started)) s: venv .venv, bundle build/NeuralStyle.ofx.bundle," \
   "host build/tests/ofxhost/ofxhost"

@@ -17,7 +17,7 @@ LAYERS = [
     ["api", "_api_arrays"],
     ["farm"],
     ["host", "host_image", "host_window", "cli", "command", "sheet", "video_stylize", "metrics",
-     "report", "eval_shot", "training", "params", "farm.render_command",
+     "report", "eval_shot", "compile_networks", "training", "params", "farm.render_command",
      "farm.__main__", "__init__", "__main__"],
 ]  # fmt: skip
 

@@ -50,9 +50,9 @@ def test_a_failing_step_prints_the_tail_of_its_log(tmp_path: Path) -> None:
     missing = str(tmp_path / "no-such-python")
     run = _run_setup(tmp_path, missing)
     assert run.returncode != 0
-    assert run.stdout == f"setup: [1/4] venv .venv ({missing})\n"
+    assert run.stdout == f"setup: [1/5] venv .venv ({missing})\n"
     first, *tail = run.stderr.splitlines()
-    assert first.startswith("setup: failed at [1/4] venv .venv") and "setup.log" in first
+    assert first.startswith("setup: failed at [1/5] venv .venv") and "setup.log" in first
     assert any("no-such-python" in line for line in tail)  # the shell's own words, from the log
     assert "no-such-python" in (tmp_path / "setup.log").read_text()
 
@@ -68,9 +68,9 @@ def test_tool_chatter_goes_to_the_logs(tmp_path: Path) -> None:
     run = _run_setup(root, str(fake))
     assert run.returncode != 0
     steps = run.stdout.splitlines()
-    assert [line.split("]")[0] for line in steps] == ["setup: [1/4", "setup: [2/4", "setup: [3/4"]
+    assert [line.split("]")[0] for line in steps] == ["setup: [1/5", "setup: [2/5", "setup: [3/5"]
     assert "is ignored" not in run.stdout + run.stderr  # pip's warnings stay in setup.log
     assert (root / "setup.log").read_text().count("is ignored") == 2 * 112  # two pip installs
     first, *tail = run.stderr.splitlines()
-    assert first.startswith("setup: failed at [3/4] configure") and "build.log" in first
+    assert first.startswith("setup: failed at [3/5] configure") and "build.log" in first
     assert 0 < len(tail) <= 60 and any("CMakeLists.txt" in line for line in tail)

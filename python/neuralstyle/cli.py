@@ -16,6 +16,7 @@
     neuralstyle sheet IN -o sheet.png [--columns N] [--tile PX] [--device ...]
     neuralstyle render plate.####.exr -o out.####.exr --frames 1001-1100 [--chunk ...] [...]
                         (image sequences for render farms: docs/farm.md; or -o shot.mp4|.mov)
+    neuralstyle compile   (the networks for this CPU; setup runs it: models/compiled.py)
 
 Renders go through :func:`neuralstyle.stylize`, the same engine as the plugin. Errors are one line,
 ``neuralstyle: error: <message>``, and the exit status says what failed: 2 usage or input, 3 model,
@@ -40,6 +41,7 @@ from tqdm import tqdm
 from neuralstyle import __version__
 from neuralstyle.api import styles, stylize
 from neuralstyle.command import PROG, CommandParser, add_codec_option, run_command
+from neuralstyle.compile_networks import add_compile_parser
 from neuralstyle.engine import determinism
 from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
@@ -130,6 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sheet.set_defaults(run=_run_sheet)
 
     add_render_parser(commands)
+    add_compile_parser(commands)
     return parser
 
 

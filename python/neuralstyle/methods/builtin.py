@@ -2,10 +2,12 @@
 
 One network renders all 26 styles and any mix of them in a single pass. :func:`load_builtin`
 keeps one loaded network per device for the whole process (a render farm process loads it once).
+On the CPU it runs compiled for this machine where it can (:mod:`neuralstyle.models.compiled`).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 
 import torch
@@ -13,11 +15,13 @@ from torch import Tensor
 
 from neuralstyle.errors import InputError
 from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
-from neuralstyle.models.cin_net import CINNet
+from neuralstyle.models import cin_net
+from neuralstyle.models.cin_net import MULTIPLE, NUM_STYLES, CINNet
+from neuralstyle.models.compiled import Compilable, CompiledOrEager, image_network
 from neuralstyle.models.weights import load_builtin_weights
 from neuralstyle.tensor_words import dtype_name
 
-__all__ = ["BuiltinStyles", "clear_cache", "load_builtin"]
+__all__ = ["BuiltinStyles", "clear_cache", "compilable", "load_builtin"]
 
 
 class BuiltinStyles:
@@ -45,6 +49,12 @@ class BuiltinStyles:
         net = CINNet()
         net.load_state_dict(load_builtin_weights() if weights is None else weights, strict=True)
         self.net = net.eval().requires_grad_(False).to(self.device)
+        self._run = CompiledOrEager(compilable(self.net), self.device)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether frames of one image and one style mix run the compiled network."""
+        return self._run.compiled
 
     def __call__(self, image: Tensor, style_weights: Tensor) -> Tensor:
         if image.device != self.device:
@@ -55,8 +65,15 @@ class BuiltinStyles:
             raise InputError(f"expected a float32 image, got {dtype_name(image.dtype)}")
         weights = style_weights.to(self.device, torch.float32)
         with out_of_memory(self.device, image), torch.inference_mode():
-            out: Tensor = self.net(image, weights)
-            return out
+            return self._run(image, weights)
+
+
+def compilable(net: CINNet) -> Compilable:
+    """``net`` as :mod:`neuralstyle.models.compiled` builds it: one image of any size, one mix."""
+    # the module, not the function of that name that neuralstyle.ops exports
+    norm = importlib.import_module("neuralstyle.ops.instance_norm")
+    weights = torch.full((NUM_STYLES,), 1.0 / NUM_STYLES)
+    return image_network("builtin", net, weights, MULTIPLE, code=(cin_net, norm))
 
 
 _loaded: PerDevice[BuiltinStyles] = PerDevice(BuiltinStyles)

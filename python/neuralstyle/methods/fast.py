@@ -2,7 +2,9 @@
 
 A style predictor (MobileNetV2) turns a painting into a 100-d style vector; a transformer network
 whose conditional instance norms take their scales and shifts from that vector paints the frame
-in one pass. Both come trained from Magenta (:mod:`neuralstyle.models.arbitrary_weights`).
+in one pass. Both come trained from Magenta (:mod:`neuralstyle.models.arbitrary_weights`). On
+the CPU the transformer runs compiled for this machine where it can
+(:mod:`neuralstyle.models.compiled`).
 
 Controls, the paper's way: strength interpolates the style vector with the frame's own (then the
 render's usual pixel mix), two styles blend by their vectors (or, by a mask, as two passes mixed
@@ -13,7 +15,9 @@ frame size, and stroke scale changes the working size (as for the built-in style
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -22,11 +26,18 @@ from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.scale import resize_long_side
 from neuralstyle.errors import InputError
 from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
-from neuralstyle.models.arbitrary_net import StylePredictor, StyleTransformer
+from neuralstyle.models import arbitrary_net
+from neuralstyle.models.arbitrary_net import (
+    SIZE_MULTIPLE,
+    STYLE_DIM,
+    StylePredictor,
+    StyleTransformer,
+)
 from neuralstyle.models.arbitrary_weights import load_arbitrary_weights
+from neuralstyle.models.compiled import Compilable, CompiledOrEager, image_network
 from neuralstyle.tensor_words import dtype_name
 
-__all__ = ["PROXY_MODE", "STYLE_SIDE", "FastStylizer", "clear_cache", "load_fast"]
+__all__ = ["PROXY_MODE", "STYLE_SIDE", "FastStylizer", "clear_cache", "compilable", "load_fast"]
 
 #: Strokes of a fixed size in working pixels: proxies run at the full frame size (see adain.py).
 PROXY_MODE = "exact"
@@ -59,7 +70,13 @@ class FastStylizer:
         net.load_state_dict(load_arbitrary_weights() if weights is None else weights, strict=True)
         net = net.eval().requires_grad_(False).to(self.device)
         self.predictor: nn.Module = net["predictor"]
-        self.transformer: nn.Module = net["transformer"]
+        self.transformer = cast(StyleTransformer, net["transformer"])
+        self._paint = CompiledOrEager(compilable(self.transformer), self.device)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether one frame with one style vector runs the compiled transformer."""
+        return self._paint.compiled
 
     def style_vector(self, image: Tensor) -> Tensor:
         """The style vector of ``image``, seen at :data:`STYLE_SIDE` on its long side.
@@ -108,11 +125,10 @@ class FastStylizer:
 
         with out_of_memory(self.device, content), torch.inference_mode():
             if masks is None:
-                out: Tensor = self.transformer(content, towards(mix(list(vectors), weights)))
-                return out
-            mixed: Tensor = masks[0] * self.transformer(content, towards(vectors[0]))
+                return self._paint(content, towards(mix(list(vectors), weights)))
+            mixed: Tensor = masks[0] * self._paint(content, towards(vectors[0]))
             for mask, vector in zip(masks[1:], vectors[1:], strict=True):
-                mixed = mixed + mask * self.transformer(content, towards(vector))
+                mixed = mixed + mask * self._paint(content, towards(vector))
             return mixed
 
     def _check(self, what: str, image: Tensor) -> None:
@@ -123,6 +139,14 @@ class FastStylizer:
                 f"fast: expected the {what} as float32 (1, 3, H, W), got "
                 f"{dtype_name(image.dtype)} {tuple(image.shape)}"
             )
+
+
+def compilable(transformer: StyleTransformer) -> Compilable:
+    """The transformer as :mod:`neuralstyle.models.compiled` builds it: one image of any size,
+    one style vector."""
+    norm = importlib.import_module("neuralstyle.ops.instance_norm")  # the module, not the function
+    vector = torch.zeros(1, STYLE_DIM)
+    return image_network("fast", transformer, vector, SIZE_MULTIPLE, code=(arbitrary_net, norm))
 
 
 _loaded: PerDevice[FastStylizer] = PerDevice(FastStylizer)

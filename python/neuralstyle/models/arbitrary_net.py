@@ -182,10 +182,8 @@ class StyleTransformer(nn.Module):
         )
 
     def forward(self, image: Tensor, style: Tensor) -> Tensor:
-        self._check(image, style)
         h, w = image.shape[-2:]
-        pad_h, pad_w = -h % SIZE_MULTIPLE, -w % SIZE_MULTIPLE
-        x = pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
+        x = self.prepare(image, style)
         # in-place ReLUs: nothing keeps the pre-activation tensors
         for conv in self.contract:
             x = relu(conv(x), inplace=True)
@@ -194,6 +192,14 @@ class StyleTransformer(nn.Module):
         up1, up2, out = self.expand
         x = relu(up2(relu(up1(x, style), inplace=True), style), inplace=True)
         return torch.sigmoid(out(x, style))[..., :h, :w]
+
+    def prepare(self, image: Tensor, style: Tensor) -> Tensor:
+        """``image`` checked and reflect-padded on the bottom and right to a multiple of
+        :data:`SIZE_MULTIPLE`: what the layers get (a compiled copy takes only such sizes)."""
+        self._check(image, style)
+        h, w = image.shape[-2:]
+        pad_h, pad_w = -h % SIZE_MULTIPLE, -w % SIZE_MULTIPLE
+        return pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
 
     def _check(self, image: Tensor, style: Tensor) -> None:
         check_conditioned_input(

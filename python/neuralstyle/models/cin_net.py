@@ -26,12 +26,13 @@ from torch.nn.functional import conv2d, interpolate, pad, relu
 from neuralstyle.models._checks import check_conditioned_input
 from neuralstyle.ops.instance_norm import ConditionalInstanceNorm2d
 
-__all__ = ["MIN_SIZE", "NUM_STYLES", "CINNet"]
+__all__ = ["MIN_SIZE", "MULTIPLE", "NUM_STYLES", "CINNet"]
 
 NUM_STYLES = 26
 #: Smallest height/width the network accepts: the first 9x9 reflect pad needs more than 4 pixels.
 MIN_SIZE = 5
-_MULTIPLE = 4  # two stride-2 convs down, two x2 upsamples back
+#: Sizes the layers take: two stride-2 convs down, two x2 upsamples back.
+MULTIPLE = 4
 
 
 class ConvCIN(nn.Module):
@@ -123,10 +124,8 @@ class CINNet(nn.Module):
         )
 
     def forward(self, image: Tensor, style_weights: Tensor) -> Tensor:
-        self._check(image, style_weights)
         h, w = image.shape[-2:]
-        pad_h, pad_w = -h % _MULTIPLE, -w % _MULTIPLE
-        x = pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
+        x = self.prepare(image, style_weights)
         # in-place ReLUs: nothing keeps the norm outputs, and at 1080p each copy is 265 MB
         for block in self.contract:
             x = relu(block(x, style_weights), inplace=True)
@@ -135,6 +134,14 @@ class CINNet(nn.Module):
         up1, up2, out = self.expand
         x = relu(up2(relu(up1(x, style_weights), inplace=True), style_weights), inplace=True)
         return torch.sigmoid(out(x, style_weights))[..., :h, :w]
+
+    def prepare(self, image: Tensor, style_weights: Tensor) -> Tensor:
+        """``image`` checked and reflect-padded on the bottom and right to a multiple of 4: what
+        the layers get (a compiled copy of the network takes only such sizes)."""
+        self._check(image, style_weights)
+        h, w = image.shape[-2:]
+        pad_h, pad_w = -h % MULTIPLE, -w % MULTIPLE
+        return pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
 
     def _check(self, image: Tensor, style_weights: Tensor) -> None:
         check_conditioned_input(

@@ -1,0 +1,313 @@
+"""Networks compiled ahead of time for this machine (AOTInductor); the eager module is the fallback.
+
+Eager PyTorch runs a feed-forward network one op at a time: every instance norm, ReLU, reflect pad
+and upsample reads and writes a whole feature map. Inductor fuses them into a few loops around
+oneDNN's convolutions; on the CPU that makes the built-in network 1.8x faster at 1080p
+(benchmarks/RESULTS.md, bm_builtin). ``torch.compile`` would recompile in every process (15-45 s
+a frame size), so the network is exported once with dynamic height and width and compiled into a
+package (a shared library and its weights) that later processes load in milliseconds through
+torch's C++ loader, without importing ``torch._inductor`` (0.9 s).
+
+A package is machine code built against one torch installation, so it lives beside it, not in a
+user's cache: ``<torch's site-packages>/neuralstyle-compiled/<name>-<key>.pt2`` (a folder name
+Python cannot import; ``$NEURALSTYLE_COMPILED`` names another folder). Every process that runs
+this torch finds it: the CLI, farm processes whatever their ``HOME`` (often read-only or
+rewritten), and the plugin, whose interpreter has another ``sys.prefix``. The key covers
+torch's version, the CPU (architecture and the vector instruction sets the generated code may
+use), the network's source files and its weights, so an installation shared by several machine
+types holds one package per type, and an upgrade compiles afresh. ``neuralstyle compile`` builds
+the packages (``scripts/setup.sh`` runs it). ``$NEURALSTYLE_COMPILE`` picks the policy:
+
+- ``auto`` (default): load the package; when it is missing, build it (once per machine, under a
+  file lock, so concurrent farm processes wait for one build), then load it. Where it cannot be
+  built (no C++ compiler, a read-only folder) the eager module renders, with one warning.
+- ``off``: always the eager module.
+
+Compiled and eager frames differ by float reassociation only (max 1e-5 in tests/test_compiled.py);
+compiled frames are bit-identical across processes and thread counts. The strict profile's
+"same build, same hardware class" therefore includes the package: ``neuralstyle compile`` with
+each installation (or once per machine type, for one shared by the farm) makes every node render
+the same bits, and a node that renders uncompiled says so in a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from neuralstyle.errors import InputError
+from neuralstyle.models.weights_cache import tensors_digest
+
+__all__ = [
+    "ENV_COMPILE",
+    "ENV_FOLDER",
+    "POLICIES",
+    "Compilable",
+    "CompiledNetwork",
+    "CompiledOrEager",
+    "ImageNetwork",
+    "build",
+    "first_line",
+    "image_network",
+    "load_compiled",
+    "package_folder",
+    "package_path",
+    "policy",
+]
+
+ENV_COMPILE = "NEURALSTYLE_COMPILE"
+ENV_FOLDER = "NEURALSTYLE_COMPILED"
+POLICIES = ("auto", "off")
+#: Bumped when the export or packaging conventions change, so older packages are not loaded.
+_FORMAT = "1"
+#: CPU features the generated kernels may be specialised for (Linux ``/proc/cpuinfo`` names).
+_ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+              "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve")  # fmt: skip
+
+_log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Compilable:
+    """What to compile: a module in eval mode, example inputs and which of their sizes vary.
+
+    Args:
+        name: the package's file stem, e.g. ``"builtin"``.
+        module: the network, weights loaded, on the CPU.
+        example: inputs to trace with; their static sizes (batch, channels) are fixed in the
+            package.
+        dynamic_shapes: :func:`torch.export.export`'s spec of the sizes that vary.
+        code: the modules whose source defines the network's graph (part of the key).
+    """
+
+    name: str
+    module: nn.Module
+    example: tuple[Tensor, ...]
+    dynamic_shapes: Any
+    code: Sequence[ModuleType]
+
+
+class ImageNetwork(Protocol):
+    """A feed-forward network of an image and a condition (a style mix, a style vector) that
+    pads the image to a multiple of its size step itself (``prepare``) and crops the result."""
+
+    def prepare(self, image: Tensor, condition: Tensor) -> Tensor: ...
+
+    def __call__(self, image: Tensor, condition: Tensor) -> Tensor: ...
+
+
+def image_network(
+    name: str, net: ImageNetwork, condition: Tensor, multiple: int, code: Sequence[ModuleType]
+) -> Compilable:
+    """``net`` compiled for one image (batch 1) whose height and width are any multiples of
+    ``multiple`` (``prepare`` pads to them), with a condition shaped like ``condition``."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"expected an nn.Module, got {type(net).__name__}")
+    side = torch.export.Dim
+    sizes = {2: multiple * side("rows", min=2, max=32768 // multiple),
+             3: multiple * side("columns", min=2, max=32768 // multiple)}  # fmt: skip
+    example = (torch.zeros(1, 3, 16 * multiple, 24 * multiple), torch.zeros_like(condition))
+    return Compilable(name, net, example, dynamic_shapes=(sizes, None), code=code)
+
+
+class CompiledOrEager:
+    """An :class:`ImageNetwork` that runs compiled where the package loads and the call fits it
+    (one image, the condition's shape), and as the eager module everywhere else.
+
+    Call it inside ``torch.inference_mode()``; the eager module is :attr:`net`.
+    """
+
+    def __init__(self, compilable: Compilable, device: torch.device) -> None:
+        self.net: Any = compilable.module
+        self._condition = compilable.example[1].shape
+        self._compiled = load_compiled(compilable) if device.type == "cpu" else None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether calls that fit the package run compiled."""
+        return self._compiled is not None
+
+    def __call__(self, image: Tensor, condition: Tensor) -> Tensor:
+        if self._compiled is None or image.shape[0] != 1 or condition.shape != self._condition:
+            out: Tensor = self.net(image, condition)
+            return out
+        h, w = image.shape[-2:]
+        padded = self.net.prepare(image, condition).contiguous()
+        return self._compiled(padded, condition.contiguous())[..., :h, :w]
+
+
+class CompiledNetwork:
+    """A loaded package: call it with the inputs in the order of :attr:`Compilable.example`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._loader = torch._C._aoti.AOTIModelPackageLoader(str(path), "model", False, 1, -1)
+        self._lock = threading.Lock()  # one runner: host render threads take turns
+
+    def __call__(self, *inputs: Tensor) -> Tensor:
+        try:
+            with self._lock:
+                outputs = self._loader.boxed_run(list(inputs))
+        except RuntimeError as exc:
+            if "memory" in str(exc).lower():  # the C++ allocator's failure, as torch says it
+                raise torch.OutOfMemoryError(str(exc)) from exc
+            raise
+        out: Tensor = outputs[0]
+        return out
+
+
+def policy() -> str:
+    """``$NEURALSTYLE_COMPILE``: ``auto`` (default) or ``off``.
+
+    Raises:
+        InputError: another value.
+    """
+    value = os.environ.get(ENV_COMPILE, "auto").strip().lower() or "auto"
+    if value not in POLICIES:
+        raise InputError(f"{ENV_COMPILE} must be one of {', '.join(POLICIES)}, got {value!r}")
+    return value
+
+
+def package_path(compilable: Compilable) -> Path:
+    """Where ``compilable``'s package for this machine, torch, code and weights lives."""
+    h = hashlib.sha256()
+    for part in (_FORMAT, torch.__version__, platform.machine(), _cpu_features()):
+        h.update(part.encode() + b"\0")
+    for module in compilable.code:
+        h.update(Path(module.__file__ or "").read_bytes())
+    h.update(tensors_digest(dict(compilable.module.state_dict())).encode())
+    for t in compilable.example:
+        h.update(f"{t.dtype} {tuple(t.shape)}".encode())  # the sizes not marked dynamic stay fixed
+    return package_folder() / f"{compilable.name}-{h.hexdigest()[:16]}.pt2"
+
+
+def package_folder() -> Path:
+    """``$NEURALSTYLE_COMPILED``, else ``neuralstyle-compiled`` in torch's site-packages."""
+    if explicit := os.environ.get(ENV_FOLDER):
+        return Path(explicit).expanduser()
+    return Path(torch.__file__).resolve().parents[1] / "neuralstyle-compiled"
+
+
+def load_compiled(compilable: Compilable) -> CompiledNetwork | None:
+    """The compiled ``compilable`` under the policy, or None where the eager module renders.
+
+    Never raises for a package it cannot build or load: it warns once per network and returns
+    None (a frame must render either way).
+    """
+    if policy() == "off":
+        return None
+    path = package_path(compilable)
+    try:
+        if not path.is_file():
+            build(compilable, path)
+        return CompiledNetwork(path)
+    except Exception as exc:  # any compiler or loader failure means "eager"
+        if compilable.name not in _warned:
+            _warned.add(compilable.name)
+            _log.warning(
+                "the %s network runs uncompiled (slower): %s: %s; `neuralstyle compile` says more "
+                "and rebuilds a broken package",
+                compilable.name,
+                path,
+                first_line(exc),
+            )
+        return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (a compiler's can run to pages), or its type."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def build(compilable: Compilable, path: Path) -> Path:
+    """Export and compile ``compilable`` into ``path`` (atomically; one builder at a time).
+
+    Raises:
+        OSError: the package folder is not writable.
+        Exception: what torch.export or Inductor raise (no compiler, an unsupported op).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.with_suffix(".lock")):
+        if path.is_file():  # another process built it while this one waited
+            return path
+        started = time.perf_counter()
+        _log.warning(
+            "compiling the %s network for this CPU (once per machine; about a minute)",
+            compilable.name,
+        )
+        # Importing Inductor costs 0.9 s, so only building does it; loading needs torch._C only.
+        from torch._inductor import aoti_compile_and_package
+
+        with torch.inference_mode(False), torch.no_grad():
+            program = torch.export.export(
+                compilable.module, compilable.example, dynamic_shapes=compilable.dynamic_shapes
+            )
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
+            staged = Path(tmp) / path.name
+            with _quiet_compiler():
+                aoti_compile_and_package(program, package_path=str(staged))
+            os.chmod(staged, 0o644)  # a shared installation must be readable by every user
+            os.replace(staged, path)
+        _log.warning(
+            "compiled the %s network in %.0f s: %s",
+            compilable.name,
+            time.perf_counter() - started,
+            path,
+        )
+    return path
+
+
+def _cpu_features() -> str:
+    capability = torch.backends.cpu.get_cpu_capability()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return f"{capability} {platform.processor()}"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith(("flags", "Features"))), [])  # fmt: skip
+    return " ".join([capability, *(f for f in _ISA_FLAGS if f in flags)])
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _quiet_compiler() -> Iterator[None]:
+    # Inductor's C++ build warns that there is no CUDA runtime on a CPU-only machine; true and
+    # irrelevant to a CPU package, and the host's log is the artist's.
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def clear_warnings() -> None:
+    """Forget which networks were warned about (tests)."""
+    _warned.clear()
