@@ -74,7 +74,11 @@ def _apply(profile: str, threads: int) -> None:
     import torch
 
     strict = profile == "strict"
-    torch.use_deterministic_algorithms(strict, warn_only=False)
+    # torch.use_deterministic_algorithms also sets Inductor's flag of that name, and importing
+    # Inductor for it cost 0.86 s of the node's first frame (benchmarks/RESULTS.md,
+    # bm_first_frame). Nothing here compiles at render time (models/compiled.py builds its
+    # packages with that flag set itself), so only the switch the kernels read is thrown.
+    torch._C._set_deterministic_algorithms(strict, warn_only=False)
     # Deterministic mode also fills every new tensor with NaN so that a kernel reading memory it
     # never wrote gives the same (poisoned) answer each time: 17.6 % of a 1080p built-in frame on
     # the CPU (torch profiler, issue 13). No path here reads unwritten memory: the frames are

@@ -74,7 +74,7 @@ ENV_COMPILE = "NEURALSTYLE_COMPILE"
 ENV_FOLDER = "NEURALSTYLE_COMPILED"
 POLICIES = ("auto", "off")
 #: Bumped when the export or packaging conventions change, so older packages are not loaded.
-_FORMAT = "1"
+_FORMAT = "2"
 #: CPU features the generated kernels may be specialised for (Linux ``/proc/cpuinfo`` names).
 _ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
               "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve")  # fmt: skip
@@ -90,17 +90,24 @@ class Compilable:
     Args:
         name: the package's file stem, e.g. ``"builtin"``.
         module: the network, weights loaded, on the CPU.
-        example: inputs to trace with; their static sizes (batch, channels) are fixed in the
-            package.
-        dynamic_shapes: :func:`torch.export.export`'s spec of the sizes that vary.
+        example: an image and a condition to trace with; all their sizes but the image's height
+            and width are fixed in the package.
+        multiple: the image's height and width are any multiples of it.
         code: the modules whose source defines the network's graph (part of the key).
     """
 
     name: str
     module: nn.Module
     example: tuple[Tensor, ...]
-    dynamic_shapes: Any
+    multiple: int
     code: Sequence[ModuleType]
+
+    def dynamic_shapes(self) -> tuple[dict[int, Any], None]:
+        """:func:`torch.export.export`'s spec of the sizes that vary (torch.export is imported
+        here, by a build only: it costs a quarter of a second)."""
+        side, m = torch.export.Dim, self.multiple
+        return {2: m * side("rows", min=2, max=32768 // m),
+                3: m * side("columns", min=2, max=32768 // m)}, None  # fmt: skip
 
 
 class ImageNetwork(Protocol):
@@ -119,11 +126,8 @@ def image_network(
     ``multiple`` (``prepare`` pads to them), with a condition shaped like ``condition``."""
     if not isinstance(net, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(net).__name__}")
-    side = torch.export.Dim
-    sizes = {2: multiple * side("rows", min=2, max=32768 // multiple),
-             3: multiple * side("columns", min=2, max=32768 // multiple)}  # fmt: skip
     example = (torch.zeros(1, 3, 16 * multiple, 24 * multiple), torch.zeros_like(condition))
-    return Compilable(name, net, example, dynamic_shapes=(sizes, None), code=code)
+    return Compilable(name, net, example, multiple, code)
 
 
 class CompiledOrEager:
@@ -194,6 +198,7 @@ def package_path(compilable: Compilable) -> Path:
     h.update(tensors_digest(dict(compilable.module.state_dict())).encode())
     for t in compilable.example:
         h.update(f"{t.dtype} {tuple(t.shape)}".encode())  # the sizes not marked dynamic stay fixed
+    h.update(f"multiple {compilable.multiple}".encode())
     return package_folder() / f"{compilable.name}-{h.hexdigest()[:16]}.pt2"
 
 
@@ -257,12 +262,16 @@ def build(compilable: Compilable, path: Path) -> Path:
 
         with torch.inference_mode(False), torch.no_grad():
             program = torch.export.export(
-                compilable.module, compilable.example, dynamic_shapes=compilable.dynamic_shapes
+                compilable.module, compilable.example, dynamic_shapes=compilable.dynamic_shapes()
             )
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
             staged = Path(tmp) / path.name
             with _quiet_compiler():
-                aoti_compile_and_package(program, package_path=str(staged))
+                # the same package whichever process builds it (a render under the strict
+                # profile, or `neuralstyle compile`): Inductor's settings fixed here
+                aoti_compile_and_package(
+                    program, package_path=str(staged), inductor_configs={"deterministic": True}
+                )
             os.chmod(staged, 0o644)  # a shared installation must be readable by every user
             os.replace(staged, path)
         _log.warning(
