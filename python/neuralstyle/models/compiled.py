@@ -23,7 +23,8 @@ the packages (``scripts/setup.sh`` runs it). ``$NEURALSTYLE_COMPILE`` picks the 
   built (no C++ compiler, a read-only folder) the eager module renders, with one warning.
 - ``off``: always the eager module.
 
-Compiled and eager frames differ by float reassociation only (max 1e-5 in tests/test_compiled.py);
+Compiled and eager frames differ by float reassociation only (1.2e-5 at most in a 1080p frame;
+tests/test_compiled.py holds them within 1e-4);
 compiled frames are bit-identical across processes and thread counts. The strict profile's
 "same build, same hardware class" therefore includes the package: ``neuralstyle compile`` with
 each installation (or once per machine type, for one shared by the farm) makes every node render
