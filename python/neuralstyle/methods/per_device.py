@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import torch
 
 from neuralstyle.errors import DeviceError, OutOfMemoryError
 
-__all__ = ["PerDevice", "out_of_memory", "usable_device"]
+__all__ = ["PerDevice", "check_fits", "free_memory", "out_of_memory", "usable_device"]
 
 T = TypeVar("T")
 
@@ -23,6 +24,38 @@ def usable_device(device: torch.device | str) -> torch.device:
     if out.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(f"device {out} requested but CUDA is not available here")
     return out
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes a frame may still take on ``device``: the free CUDA memory, or on the CPU the
+    kernel's ``MemAvailable`` (Linux); None where it cannot be known."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits(device: torch.device, need: int, what: str, hint: str) -> None:
+    """Refuse, before any tensor is made, work whose estimated peak ``need`` (bytes) exceeds
+    :func:`free_memory`. On the CPU this matters most: a process that runs past the machine's
+    memory is not given an error but killed by the kernel, and a host would die with it.
+
+    Raises:
+        OutOfMemoryError: ``what`` needs about N GiB, M GiB free on the device; then ``hint``.
+    """
+    free = free_memory(device)
+    if free is not None and need > free:
+        raise OutOfMemoryError(
+            f"{what} needs about {need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free on "
+            f"{device}: {hint}",
+            device.type,
+        )
 
 
 @contextlib.contextmanager
