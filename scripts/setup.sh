@@ -49,7 +49,13 @@ step 2 "packages: pip install -e .[dev] (log: setup.log)" setup.log install_pack
 step 3 "configure: cmake (log: build.log)" build.log configure
 step 4 "build: the plugin bundle and the test host (log: build.log)" \
   build.log cmake --build build -j "$(nproc)"
-step 5 "compile: the built-in network for this CPU (log: setup.log)" \
-  setup.log .venv/bin/python -m neuralstyle compile
+# Compiled networks are a speed-up, not a need: where they cannot be built the engine renders
+# with the eager modules (models/compiled.py), so this step warns instead of failing.
+echo "setup: [5/5] compile: the feed-forward networks for this CPU (log: setup.log)"
+if ! .venv/bin/python -m neuralstyle compile >>setup.log 2>&1; then
+  echo "setup: warning: the networks could not be compiled and will run uncompiled (slower);" \
+    "the last lines of setup.log:" >&2
+  tail -n 20 setup.log >&2
+fi
 echo "setup: done in $((SECONDS - started)) s: venv .venv, bundle build/NeuralStyle.ofx.bundle," \
   "host build/tests/ofxhost/ofxhost"
