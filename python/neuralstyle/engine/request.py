@@ -53,6 +53,7 @@ __all__ = [
     "PARAMS",
     "QUALITIES",
     "StyleRequest",
+    "default_method",
 ]
 
 DEVICES = choice_values("device")
@@ -142,12 +143,7 @@ class StyleRequest:
                 method does not support. The message names the parameter and the allowed values.
             ImageIOError: a style file is missing or is not an image.
         """
-        if method is None:
-            # A string that is not a path is meant as a built-in name (a typo then gets "did you
-            # mean"); images and paths mean the fast arbitrary-style method.
-            image = isinstance(style, (np.ndarray, StyleImage)) or looks_like_file(style)
-            method = "fast" if image and not is_builtin_name(style) else "builtin"
-        how = method_for(method)
+        how = method_for(default_method(style) if method is None else method)
         given = {
             "seed": seed,
             "init": init,
@@ -355,6 +351,13 @@ class StyleRequest:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
+
+
+def default_method(style: object) -> str:
+    """The method of a request that names none: the fast arbitrary-style method for images and
+    paths, the built-in network for any other string (a typo then gets "did you mean")."""
+    image = isinstance(style, (np.ndarray, StyleImage)) or looks_like_file(style)
+    return "fast" if image and not is_builtin_name(style) else "builtin"
 
 
 def _label(style: object) -> str:

@@ -120,7 +120,8 @@ def render_steadied(  # render_frame's settings and the window's
             chain_start=starts_segment(frame + f.offset, frame + f.offset - 1),
         )
 
-    out = steady([window_frame(f) for f in frames], radius=radius, amount=amount)
+    weight = amount * own.stylist.method.temporal_weight
+    out = steady([window_frame(f) for f in frames], radius=radius, amount=weight)
     place(CpuPixels(out), own.src_rect, dst, dst_rect)
 
 

@@ -14,6 +14,7 @@ would have at that frame (:mod:`neuralstyle.farm.keyframes`), so a farm frame eq
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -179,7 +180,7 @@ class FrameRenderer:
                     self._ahead.popitem(last=False)
             neighbour = self._window_frame(other, self._ahead.get(other))
             window.append(replace(neighbour, offset=order(other) - order(frame)))
-        out = steady(window, radius=self.job.temporal, amount=amount)
+        out = steady(window, radius=self.job.temporal, amount=amount * self._temporal_weight)
         meter.lap("temporal")
         return out
 
@@ -228,6 +229,16 @@ class FrameRenderer:
         while len(self._window) > self._window_size:
             self._window.popitem(last=False)
         return made
+
+    @functools.cached_property
+    def _temporal_weight(self) -> float:
+        """:attr:`Method.temporal_weight` of the job's method (resolved as the engine resolves
+        it; styles do not animate, so the first frame's style decides)."""
+        from neuralstyle.engine.methods import method_for
+        from neuralstyle.engine.request import default_method
+
+        style = self.job.keyframes.at(self.job.frames[0])["style"]
+        return method_for(self.job.method or default_method(str(style))).temporal_weight
 
     @property
     def _window_size(self) -> int:
