@@ -10,9 +10,9 @@ configuration, in alternating rounds, the wall time of a process rendering 1 fra
 one rendering 3 (``T3``); a steady frame is ``(T3 - T1) / 2`` and the first frame's extra cost
 ``T1 - steady``. Both include the host's own start and the ``.npy`` reads and writes (a few ms).
 
-Configurations: ``after`` is the engine as shipped (compiled network where ``neuralstyle compile``
-built it; huge pages); ``before`` renders with ``NEURALSTYLE_COMPILE=off`` and
-``THP_MEM_ALLOC_ENABLE=0``, the engine as it was before issue 13's changes. ``import`` is a
+Configurations: ``after`` is the engine as shipped (the compiled network where ``neuralstyle
+compile`` built it); ``before`` renders with ``NEURALSTYLE_COMPILE=off`` and
+``THP_MEM_ALLOC_ENABLE=0`` (4 KB pages, torch's default), the network as it was before issue 13. ``import`` is a
 Python process that only imports torch and the engine's render entry (``neuralstyle.host``).
 
 Writes ``benchmarks/results/bm_first_frame-<UTC time>.json``.

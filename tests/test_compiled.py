@@ -74,7 +74,7 @@ print(load_builtin("cpu").compiled, hashlib.sha256(out.tobytes()).hexdigest())
 def test_compiled_frames_are_identical_across_processes_and_threads(
     network: BuiltinStyles,
 ) -> None:
-    """Also with torch's huge-page allocation off (the engine turns it on: determinism.py)."""
+    """Also with torch's huge-page allocation on (an opt-in: determinism.py)."""
     runs = set()
     for threads, huge_pages in (("1", "0"), ("3", "1")):
         env = {

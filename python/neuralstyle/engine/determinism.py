@@ -8,8 +8,11 @@
 ``NEURALSTYLE_PROFILE`` picks the profile, ``NEURALSTYLE_THREADS`` the CPU thread count (default:
 the CPUs this process may run on, so a host's own thread settings do not change the result).
 The settings are process-wide torch flags; they are applied once and reported by :func:`active`.
-With them, in both profiles, torch's CPU allocator is asked for transparent huge pages
-(``THP_MEM_ALLOC_ENABLE``, torch's own variable; set it to 0 to keep 4 KB pages).
+Transparent huge pages for torch's CPU allocator (``THP_MEM_ALLOC_ENABLE=1``, torch's own
+variable, read at its first block of 2 MB) are left to the user: they made a network in a tight
+loop 10-17 % faster here but a farm render 17 % slower, the kernel compacting memory to find 2 MB
+pages (benchmarks/RESULTS.md, bm_builtin). The bits are the same either way
+(tests/test_compiled.py).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = ["PROFILES", "active", "ensure"]
 PROFILES = ("strict", "fast")
 ENV_PROFILE = "NEURALSTYLE_PROFILE"
 ENV_THREADS = "NEURALSTYLE_THREADS"
+#: torch's own switch for huge pages in its CPU allocator (see above; not set by the engine).
 THP_ENV = "THP_MEM_ALLOC_ENABLE"
 
 _lock = threading.Lock()
@@ -66,11 +70,6 @@ def active() -> str | None:
 def _apply(profile: str, threads: int) -> None:
     # cuBLAS reads this when CUDA initialises; older torch refuses deterministic mode without it.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    # torch's CPU allocator asks for transparent huge pages for blocks of 2 MB and more (read at
-    # its first such block): a 1080p frame's feature maps are 265 MB each, fresh every frame, and
-    # faulting them in 4 KB pages cost 7 % of a built-in frame (benchmarks/RESULTS.md,
-    # bm_builtin). The arithmetic is the same, so are the bits (tests/test_compiled.py).
-    os.environ.setdefault(THP_ENV, "1")
     import torch
 
     strict = profile == "strict"
