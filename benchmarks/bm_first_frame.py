@@ -12,8 +12,9 @@ one rendering 3 (``T3``); a steady frame is ``(T3 - T1) / 2`` and the first fram
 
 Configurations: ``after`` is the engine as shipped (the compiled network where ``neuralstyle
 compile`` built it); ``before`` renders with ``NEURALSTYLE_COMPILE=off`` and
-``THP_MEM_ALLOC_ENABLE=0`` (4 KB pages, torch's default), the network as it was before issue 13. ``import`` is a
-Python process that only imports torch and the engine's render entry (``neuralstyle.host``).
+``THP_MEM_ALLOC_ENABLE=0`` (4 KB pages, torch's default), the network as it was before issue
+13. ``import`` is a Python process that only imports torch and the engine's render entry
+(``neuralstyle.host``).
 
 Writes ``benchmarks/results/bm_first_frame-<UTC time>.json``.
 """
