@@ -7,7 +7,6 @@ On the CPU it runs compiled for this machine where it can (:mod:`neuralstyle.mod
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 
 import torch
@@ -15,7 +14,6 @@ from torch import Tensor
 
 from neuralstyle.errors import InputError
 from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
-from neuralstyle.models import cin_net
 from neuralstyle.models.cin_net import MULTIPLE, NUM_STYLES, CINNet
 from neuralstyle.models.compiled import Compilable, CompiledOrEager, image_network
 from neuralstyle.models.weights import load_builtin_weights
@@ -70,10 +68,9 @@ class BuiltinStyles:
 
 def compilable(net: CINNet) -> Compilable:
     """``net`` as :mod:`neuralstyle.models.compiled` builds it: one image of any size, one mix."""
-    # the module, not the function of that name that neuralstyle.ops exports
-    norm = importlib.import_module("neuralstyle.ops.instance_norm")
     weights = torch.full((NUM_STYLES,), 1.0 / NUM_STYLES)
-    return image_network("builtin", net, weights, MULTIPLE, code=(cin_net, norm))
+    code = ("neuralstyle.models.cin_net", "neuralstyle.ops.instance_norm")
+    return image_network("builtin", net, weights, MULTIPLE, code)
 
 
 _loaded: PerDevice[BuiltinStyles] = PerDevice(BuiltinStyles)

@@ -15,7 +15,6 @@ frame size, and stroke scale changes the working size (as for the built-in style
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -26,7 +25,6 @@ from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.scale import resize_long_side
 from neuralstyle.errors import InputError
 from neuralstyle.methods.per_device import PerDevice, out_of_memory, usable_device
-from neuralstyle.models import arbitrary_net
 from neuralstyle.models.arbitrary_net import (
     SIZE_MULTIPLE,
     STYLE_DIM,
@@ -144,9 +142,9 @@ class FastStylizer:
 def compilable(transformer: StyleTransformer) -> Compilable:
     """The transformer as :mod:`neuralstyle.models.compiled` builds it: one image of any size,
     one style vector."""
-    norm = importlib.import_module("neuralstyle.ops.instance_norm")  # the module, not the function
     vector = torch.zeros(1, STYLE_DIM)
-    return image_network("fast", transformer, vector, SIZE_MULTIPLE, code=(arbitrary_net, norm))
+    code = ("neuralstyle.models.arbitrary_net", "neuralstyle.ops.instance_norm")
+    return image_network("fast", transformer, vector, SIZE_MULTIPLE, code)
 
 
 _loaded: PerDevice[FastStylizer] = PerDevice(FastStylizer)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import logging
 import os
 import platform
@@ -45,7 +46,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Protocol
 
 import torch
@@ -94,14 +94,15 @@ class Compilable:
         example: an image and a condition to trace with; all their sizes but the image's height
             and width are fixed in the package.
         multiple: the image's height and width are any multiples of it.
-        code: the modules whose source defines the network's graph (part of the key).
+        code: the names of the modules whose source defines the network's graph (part of the
+            key), e.g. ``"neuralstyle.models.cin_net"``.
     """
 
     name: str
     module: nn.Module
     example: tuple[Tensor, ...]
     multiple: int
-    code: Sequence[ModuleType]
+    code: Sequence[str]
 
     def dynamic_shapes(self) -> tuple[dict[int, Any], None]:
         """:func:`torch.export.export`'s spec of the sizes that vary (torch.export is imported
@@ -121,7 +122,7 @@ class ImageNetwork(Protocol):
 
 
 def image_network(
-    name: str, net: ImageNetwork, condition: Tensor, multiple: int, code: Sequence[ModuleType]
+    name: str, net: ImageNetwork, condition: Tensor, multiple: int, code: Sequence[str]
 ) -> Compilable:
     """``net`` compiled for one image (batch 1) whose height and width are any multiples of
     ``multiple`` (``prepare`` pads to them), with a condition shaped like ``condition``."""
@@ -194,8 +195,8 @@ def package_path(compilable: Compilable) -> Path:
     h = hashlib.sha256()
     for part in (_FORMAT, torch.__version__, platform.machine(), _cpu_features()):
         h.update(part.encode() + b"\0")
-    for module in compilable.code:
-        h.update(Path(module.__file__ or "").read_bytes())
+    for name in compilable.code:  # by name: neuralstyle.ops exports functions named as modules
+        h.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
     h.update(tensors_digest(dict(compilable.module.state_dict())).encode())
     for t in compilable.example:
         h.update(f"{t.dtype} {tuple(t.shape)}".encode())  # the sizes not marked dynamic stay fixed
