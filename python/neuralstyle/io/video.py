@@ -304,9 +304,11 @@ class VideoWriter:
             stream = self._container.add_stream("libx264", rate=self.rate)
             stream.pix_fmt = "yuv420p"
             # One encoder thread: x264's bitstream depends on its thread count (2 and 4 threads
-            # gave different files here), which it takes from the machine's cores, so the same
-            # frames now make the same file on every machine. Cost: 0.36 s against 0.23 s for a
-            # 1080p frame of noise on 2 cores, beside about 1.5 s of stylisation.
+            # gave different files here), which it takes from the machine's cores. Cost: 0.36 s
+            # against 0.23 s for a 1080p frame of noise on 2 cores. It is still not always the
+            # same file: 8 encodes of the same frames in one process that also ran the engine
+            # made 2 different files (2026-12-05; a bare PyAV encode made 1 in 10). Not
+            # understood; the frames themselves are bit-identical.
             stream.options = {"crf": "16", "preset": "medium", "threads": "1"}
         else:
             stream = self._container.add_stream("prores_ks", rate=self.rate)
