@@ -37,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bm_farm import environment, write_result
-from bm_temporal import held_out_painting, pan, real_clip, steadied
+from bm_temporal import eight_bit, held_out_painting, pan, picture, real_clip, steadied
 from neuralstyle import metrics
 from neuralstyle.methods.optimize import OptimizeSettings, stylize_optimize
 from neuralstyle.temporal.flow import flow_between
@@ -47,10 +47,6 @@ from neuralstyle.temporal.warp import warp
 def planar(image: np.ndarray) -> torch.Tensor:
     values = np.ascontiguousarray(image, dtype=np.float32) / 255
     return torch.from_numpy(values).permute(2, 0, 1)[None].contiguous()
-
-
-def picture(x: torch.Tensor) -> np.ndarray:
-    return (x[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
 
 
 def run(
@@ -87,7 +83,7 @@ def main() -> int:
     clips = {"pan": pan(n, 192, 256), "carphone": real_clip("carphone_pristine.mp4", n)}
     rows = []
     for clip, frames in clips.items():
-        sources = [(f * 255 + 0.5).astype(np.uint8) for f in frames]
+        sources = eight_bit(frames)
         for variant, warm, steps in (
             ("alone", False, 60),
             ("warm", True, 60),

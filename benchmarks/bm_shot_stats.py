@@ -39,7 +39,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bm_farm import environment, write_result
-from bm_temporal import pan, real_clip, sprite, steadied
+from bm_temporal import eight_bit, pan, picture, real_clip, sprite, steadied
 from neuralstyle import metrics
 from neuralstyle.methods.builtin import load_builtin
 from neuralstyle.models.styles import style_weights
@@ -98,11 +98,8 @@ def look(outs: list[np.ndarray], sources: list[np.ndarray]) -> float:
 
 def measure(clip: str, frames: list[np.ndarray], style: str) -> dict[str, object]:
     net, weights = load_builtin("cpu").net, style_weights(style)
-    sources = [(f * 255 + 0.5).astype(np.uint8) for f in frames]
+    sources = eight_bit(frames)
     images = [torch.from_numpy(f).permute(2, 0, 1)[None].float() for f in frames]
-
-    def picture(x: Tensor) -> np.ndarray:
-        return (x[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
 
     stats: list[Stats] = []
     alone = []

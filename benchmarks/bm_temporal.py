@@ -44,8 +44,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
@@ -174,6 +178,16 @@ def farm(
     return seconds
 
 
+def eight_bit(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Display-referred ``frames`` in [0, 1] as uint8 (what the metrics read)."""
+    return [(f * 255 + 0.5).astype(np.uint8) for f in frames]
+
+
+def picture(x: torch.Tensor) -> np.ndarray:
+    """A network's ``(1, 3, H, W)`` output as a uint8 ``(H, W, 3)`` picture."""
+    return (x[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+
+
 def display(folder: Path, frames: int) -> list[np.ndarray]:
     out = []
     for t in range(1, frames + 1):
@@ -223,7 +237,7 @@ def measure(
     rows = []
     for clip, frames in clips.items():
         plate = write_plate(work / clip, frames)
-        sources = [(f * 255 + 0.5).astype(np.uint8) for f in frames]
+        sources = eight_bit(frames)
         plate_error = metrics.warping_error(sources, sources)
         for style, method in styles:
             name = Path(style).stem
@@ -280,7 +294,7 @@ def timing_run(work: Path, frames: int = 12) -> dict[str, object]:
         timing[f"temporal_{temporal}"] = {"seconds": seconds, "mean": per_frame[temporal]}
     timing["ratio"] = per_frame[2] / per_frame[0]
     # The same quality numbers at 1080p, where consolidation's flow runs at half the size.
-    sources = [(f * 255 + 0.5).astype(np.uint8) for f in clip]
+    sources = eight_bit(clip)
     plain, steady = display(work / "hd-0", frames), display(work / "hd-2", frames)
     timing["warping_ratio"] = metrics.warping_error(steady, sources) / metrics.warping_error(
         plain, sources

@@ -12,7 +12,7 @@ import argparse
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -46,23 +46,14 @@ def _networks() -> Iterator[tuple[str, Compilable, Tensor]]:
     """Each compiled network, weights loaded, with a condition to check it under."""
     # torch: see neuralstyle.cli's imports
     import torch
-    from torch import nn
 
     from neuralstyle.methods import builtin, fast
-    from neuralstyle.models.arbitrary_net import StylePredictor, StyleTransformer
-    from neuralstyle.models.arbitrary_weights import load_arbitrary_weights
-    from neuralstyle.models.cin_net import CINNet
-    from neuralstyle.models.weights import load_builtin_weights
 
-    cin = CINNet()
-    cin.load_state_dict(load_builtin_weights(), strict=True)
-    yield "builtin", builtin.compilable(cin.eval().requires_grad_(False)), torch.eye(26)[25]
-    arbitrary = nn.ModuleDict({"predictor": StylePredictor(), "transformer": StyleTransformer()})
-    arbitrary.load_state_dict(load_arbitrary_weights(), strict=True)
-    arbitrary.eval().requires_grad_(False)
+    yield "builtin", builtin.compilable(builtin.network()), torch.eye(26)[25]
+    predictor, transformer = fast.networks()
     with torch.inference_mode():
-        vector = arbitrary["predictor"](_test_image(1))
-    yield "fast", fast.compilable(cast(StyleTransformer, arbitrary["transformer"])), vector
+        vector = predictor(_test_image(1))
+    yield "fast", fast.compilable(transformer), vector
 
 
 def _compile(name: str, spec: Compilable, condition: Tensor) -> None:

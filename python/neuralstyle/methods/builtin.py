@@ -19,7 +19,7 @@ from neuralstyle.models.compiled import Compilable, CompiledOrEager, image_netwo
 from neuralstyle.models.weights import load_builtin_weights
 from neuralstyle.tensor_words import dtype_name
 
-__all__ = ["BuiltinStyles", "clear_cache", "compilable", "load_builtin"]
+__all__ = ["BuiltinStyles", "clear_cache", "compilable", "load_builtin", "network"]
 
 
 class BuiltinStyles:
@@ -44,9 +44,7 @@ class BuiltinStyles:
         self, device: torch.device | str, weights: Mapping[str, Tensor] | None = None
     ) -> None:
         self.device = usable_device(device)
-        net = CINNet()
-        net.load_state_dict(load_builtin_weights() if weights is None else weights, strict=True)
-        self.net = net.eval().requires_grad_(False).to(self.device)
+        self.net = network(weights).to(self.device)
         self._run = CompiledOrEager(compilable(self.net), self.device)
 
     @property
@@ -64,6 +62,14 @@ class BuiltinStyles:
         weights = style_weights.to(self.device, torch.float32)
         with out_of_memory(self.device, image), torch.inference_mode():
             return self._run(image, weights)
+
+
+def network(weights: Mapping[str, Tensor] | None = None) -> CINNet:
+    """The 26-style network with ``weights`` (default :func:`load_builtin_weights`), in eval
+    mode without gradients, on the CPU."""
+    net = CINNet()
+    net.load_state_dict(load_builtin_weights() if weights is None else weights, strict=True)
+    return net.eval().requires_grad_(False)
 
 
 def compilable(net: CINNet) -> Compilable:

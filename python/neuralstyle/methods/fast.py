@@ -35,7 +35,15 @@ from neuralstyle.models.arbitrary_weights import load_arbitrary_weights
 from neuralstyle.models.compiled import Compilable, CompiledOrEager, image_network
 from neuralstyle.tensor_words import dtype_name
 
-__all__ = ["PROXY_MODE", "STYLE_SIDE", "FastStylizer", "clear_cache", "compilable", "load_fast"]
+__all__ = [
+    "PROXY_MODE",
+    "STYLE_SIDE",
+    "FastStylizer",
+    "clear_cache",
+    "compilable",
+    "load_fast",
+    "networks",
+]
 
 #: Strokes of a fixed size in working pixels: proxies run at the full frame size (see adain.py).
 PROXY_MODE = "exact"
@@ -64,11 +72,9 @@ class FastStylizer:
         self, device: torch.device | str, weights: Mapping[str, Tensor] | None = None
     ) -> None:
         self.device = usable_device(device)
-        net = nn.ModuleDict({"predictor": StylePredictor(), "transformer": StyleTransformer()})
-        net.load_state_dict(load_arbitrary_weights() if weights is None else weights, strict=True)
-        net = net.eval().requires_grad_(False).to(self.device)
-        self.predictor: nn.Module = net["predictor"]
-        self.transformer = cast(StyleTransformer, net["transformer"])
+        predictor, transformer = networks(weights)
+        self.predictor: nn.Module = predictor.to(self.device)
+        self.transformer: StyleTransformer = transformer.to(self.device)
         self._paint = CompiledOrEager(compilable(self.transformer), self.device)
 
     @property
@@ -137,6 +143,17 @@ class FastStylizer:
                 f"fast: expected the {what} as float32 (1, 3, H, W), got "
                 f"{dtype_name(image.dtype)} {tuple(image.shape)}"
             )
+
+
+def networks(
+    weights: Mapping[str, Tensor] | None = None,
+) -> tuple[StylePredictor, StyleTransformer]:
+    """The predictor and the transformer with ``weights`` (``predictor.*``, ``transformer.*``;
+    default :func:`load_arbitrary_weights`), in eval mode without gradients, on the CPU."""
+    net = nn.ModuleDict({"predictor": StylePredictor(), "transformer": StyleTransformer()})
+    net.load_state_dict(load_arbitrary_weights() if weights is None else weights, strict=True)
+    net.eval().requires_grad_(False)
+    return cast(StylePredictor, net["predictor"]), cast(StyleTransformer, net["transformer"])
 
 
 def compilable(transformer: StyleTransformer) -> Compilable:

@@ -317,8 +317,3 @@ def _quiet_compiler() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def clear_warnings() -> None:
-    """Forget which networks were warned about (tests)."""
-    _warned.clear()
