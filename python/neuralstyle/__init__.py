@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from neuralstyle.api import styles, stylize
+    from neuralstyle.training.style_trainer import train_style
 
-__all__ = ["__version__", "styles", "stylize"]
+__all__ = ["__version__", "styles", "stylize", "train_style"]
 __version__ = "0.1.0"
 
 
@@ -28,6 +29,10 @@ def __getattr__(name: str) -> object:
         from neuralstyle import api
 
         return getattr(api, name)
+    if name == "train_style":
+        from neuralstyle.training import style_trainer
+
+        return style_trainer.train_style
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -17,6 +17,8 @@
     neuralstyle render plate.####.exr -o out.####.exr --frames 1001-1100 [--chunk ...] [...]
                         (image sequences for render farms: docs/farm.md; or -o shot.mp4|.mov)
     neuralstyle compile   (the networks for this CPU; setup runs it: models/compiled.py)
+    neuralstyle train painting.jpg -o mystyle.safetensors [--bank] [--steps N] [--size PX]
+                      [--adversarial W] [--stability W]   (a style of your own: docs/training.md)
 
 Renders go through :func:`neuralstyle.stylize`, the same engine as the plugin. Errors are one line,
 ``neuralstyle: error: <message>``, and the exit status says what failed: 2 usage or input, 3 model,
@@ -45,7 +47,7 @@ from neuralstyle.compile_networks import add_compile_parser
 from neuralstyle.engine import determinism
 from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
-from neuralstyle.engine.style_source import StyleImage
+from neuralstyle.engine.style_source import StyleImage, TrainedFile
 from neuralstyle.errors import InputError
 from neuralstyle.eval_shot import add_eval_shot_parser
 from neuralstyle.farm.render_command import add_render_parser
@@ -58,6 +60,7 @@ from neuralstyle.io.video import is_video
 # module too, and must choose its GPU and threads before torch loads (farm/environment.py).
 from neuralstyle.params.options import add_param_options, given
 from neuralstyle.params.table import METHOD_OPTIONS, PROCESS_OPTIONS, STYLE_OPTIONS, by_name
+from neuralstyle.training.train_command import add_train_parser
 
 __all__ = ["main"]
 
@@ -133,6 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_render_parser(commands)
     add_compile_parser(commands)
+    add_train_parser(commands)
     return parser
 
 
@@ -161,6 +165,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
     # or a bad file leaves the output folder as it was. The request is what renders.
     request = StyleRequest.create(**values)
     styles = [s for s in (request.style, request.second_style) if isinstance(s, StyleImage)]
+    trained = [request.style] if isinstance(request.style, TrainedFile) else []
     device = resolve_device(request.device)
     if args.mask is None and request.mask_mode == "styles":
         raise InputError("--mask-mode styles needs --mask")
@@ -170,6 +175,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
         raise InputError("--codec is for video outputs")
     jobs = _output_paths(args.inputs, args.output)
     read_files = [("the input", source) for source, _ in jobs] + _reads(args, styles)
+    read_files += [("the trained style", t.path) for t in trained]
     check_no_overwrite([target for _, target in jobs], read_files)
     mask = _decode_styles_and_mask(args, styles)
     for source, target in jobs:  # decoded in full, then again to render: memory stays one image

@@ -168,7 +168,7 @@ def purge_caches() -> None:
     import torch  # not at module level: see render(); here it is loaded already (checked above)
 
     from neuralstyle.engine import stylist
-    from neuralstyle.methods import adain, builtin, fast
+    from neuralstyle.methods import adain, builtin, fast, trained
     from neuralstyle.models import encoder
     from neuralstyle.temporal import frame_cache
 
@@ -176,6 +176,7 @@ def purge_caches() -> None:
     builtin.clear_cache()
     adain.clear_cache()
     fast.clear_cache()
+    trained.clear_cache()
     encoder.clear_cache()
     frame_cache.clear()
     if torch.cuda.is_initialized():

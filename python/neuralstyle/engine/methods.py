@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from neuralstyle.engine.stylist import Progress, Stylist
     from neuralstyle.methods.adain import StyleStatistics
 
-__all__ = ["AdaIN", "Builtin", "Fast", "Method", "Optimize", "method_for"]
+__all__ = ["AdaIN", "Builtin", "Fast", "Method", "Optimize", "Trained", "method_for"]
 
 
 class Method(ABC):
@@ -41,6 +41,8 @@ class Method(ABC):
         name: the value of the ``method`` parameter.
         reads: the parameters it reads (``Param.methods`` in :mod:`neuralstyle.params.table`).
         paints_with_image: it paints with a style image (``style_file``), not a built-in style.
+        paints_with_network: its ``style_file`` is a trained network (``neuralstyle train``),
+            not an image.
         proxy: how it renders a proxy (:func:`neuralstyle.controls.scale.stroke_plan`; measured
             per method in benchmarks/bm_methods.py).
         colour_modes: the ``preserve_colour`` values it honours.
@@ -60,11 +62,12 @@ class Method(ABC):
     strokes_in_working_pixels: ClassVar[bool] = False
     warm_starts: ClassVar[bool] = False
     temporal_weight: ClassVar[float] = 1.0
+    paints_with_network: ClassVar[bool] = False
     colour_modes: ClassVar[tuple[str, ...]] = choice_values("preserve_colour")
 
     def __init__(self) -> None:
         self.reads = frozenset(p.name for p in PARAMETERS if self.name in p.methods)
-        self.paints_with_image = "style_file" in self.reads
+        self.paints_with_image = "style_file" in self.reads and not self.paints_with_network
 
     def __repr__(self) -> str:
         return f"method_for({self.name!r})"
@@ -290,7 +293,42 @@ class Fast(Method):
         return finished
 
 
-_METHODS: dict[str, Method] = {m.name: m for m in (Builtin(), AdaIN(), Optimize(), Fast())}
+class Trained(Method):
+    """A style trained for one painting (``neuralstyle train``): the built-in styles' network
+    with the trained file's weights, feed-forward, through the same compiled path."""
+
+    name = "trained"
+    proxy = "exact"
+    strokes_in_working_pixels = True
+    paints_with_network = True
+    # as for the built-in styles: no style image to recolour
+    colour_modes = ("none", "luminance")
+
+    def render(
+        self,
+        stylist: Stylist,
+        x: Tensor,
+        *,
+        plan: StrokePlan,
+        frame: tuple[int, int],
+        masks: list[Tensor] | None,
+        progress: Progress | None,
+    ) -> Tensor:
+        from neuralstyle.controls.preserve_colour import finish_colour, prepare_colour
+        from neuralstyle.engine.style_source import TrainedFile
+        from neuralstyle.methods.trained import load_trained
+
+        style = cast("TrainedFile", stylist.request.style)
+        model = load_trained(style.key, style.path, stylist.device)
+        colour = cast("ColourMode", stylist.request.preserve_colour)
+        content, _ = prepare_colour(x, [], colour)
+        out: Tensor = finish_colour(model(content), x, colour)
+        return out
+
+
+_METHODS: dict[str, Method] = {
+    m.name: m for m in (Builtin(), AdaIN(), Optimize(), Fast(), Trained())
+}
 
 
 def method_for(name: object) -> Method:

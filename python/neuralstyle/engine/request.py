@@ -18,6 +18,8 @@ fast          any image               strength (style-vector interpolation, then
 adain         any image               as fast, but strength is the feature-space alpha
 optimize      any image               all of fast's (strength is a pixel mix), plus seed, init,
                                       quality (steps), style weight
+trained       a trained network       strength (pixel mix), mask, colour ``luminance``, stroke
+              (``.safetensors``)      scale
 ============  ======================  ===========================================================
 """
 
@@ -32,10 +34,13 @@ import numpy as np
 from neuralstyle.engine.methods import Method, method_for
 from neuralstyle.engine.style_source import (
     StyleImage,
+    TrainedFile,
     builtin_style,
     is_builtin_name,
+    is_trained_file,
     looks_like_file,
     style_image,
+    trained_file,
 )
 from neuralstyle.errors import InputError
 from neuralstyle.params import checks
@@ -77,9 +82,9 @@ class StyleRequest:
     """One render's settings, already checked. Build it with :meth:`create` or :meth:`from_params`.
 
     Attributes:
-        method: ``"builtin"``, ``"fast"``, ``"adain"`` or ``"optimize"``.
-        style: the built-in :class:`~neuralstyle.models.styles.Style` (builtin) or a
-            :class:`StyleImage` (fast, adain, optimize).
+        method: ``"builtin"``, ``"fast"``, ``"adain"``, ``"optimize"`` or ``"trained"``.
+        style: the built-in :class:`~neuralstyle.models.styles.Style` (builtin), a
+            :class:`StyleImage` (fast, adain, optimize) or a :class:`TrainedFile` (trained).
         second_style: a style to blend towards (or, with ``mask_mode="styles"``, the style
             outside the mask), or None.
         style_blend: weight of ``second_style`` in [0, 1]; 0.0 whenever there is no second style
@@ -96,7 +101,7 @@ class StyleRequest:
             frame's resolution it runs at (None: all of it).
     """
 
-    style: Style | StyleImage
+    style: Style | StyleImage | TrainedFile
     second_style: Style | StyleImage | None
     style_blend: float
     strength: float
@@ -136,7 +141,8 @@ class StyleRequest:
 
         ``style`` is a built-in style (name, index) or, for the arbitrary-style methods, an image
         (a path or an array). ``method`` None picks ``"builtin"`` for a built-in style and
-        ``"fast"`` for an image. ``second_style`` of None or ``""`` means none.
+        ``"fast"`` for an image and ``"trained"`` for a ``.safetensors`` file.
+        ``second_style`` of None or ``""`` means none.
 
         Raises:
             InputError: an unknown style, method or option; a number out of range; an option the
@@ -200,7 +206,14 @@ class StyleRequest:
             if key in params and not isinstance(params[key], str):
                 raise InputError(f"{key} must be {what}, got {params[key]!r}")
         how = method_for(params.get("method", checks.default("method")))
-        if how.paints_with_image:
+        if how.paints_with_network:
+            style, second = params.get("style_file", ""), None
+            if style == "":
+                raise InputError(
+                    "method trained paints with a trained network: set the style file "
+                    "(style_file) to the .safetensors file `neuralstyle train` wrote"
+                )
+        elif how.paints_with_image:
             style = params.get("style_file", "")
             second = params.get("second_style_file")
             if style == "":
@@ -252,9 +265,10 @@ class StyleRequest:
         device = checks.choice("device", device)
         colour = checks.choice("preserve_colour", options["preserve_colour"])
         if colour not in method.colour_modes:
+            what = "trained networks" if method.paints_with_network else "the built-in styles"
             raise InputError(
-                "preserve_colour histogram recolours the style image, and the built-in styles "
-                "have none: use luminance, or method fast, adain or optimize with a style image"
+                f"preserve_colour histogram recolours the style image, and {what} have none: "
+                "use luminance, or method fast, adain or optimize with a style image"
             )
         mask_mode = checks.choice("mask_mode", options["mask_mode"])
         if mask_mode == "styles" and second is None:
@@ -278,8 +292,20 @@ class StyleRequest:
     @staticmethod
     def _styles(
         method: Method, style: object, second_style: object
-    ) -> tuple[Style | StyleImage, Style | StyleImage | None]:
+    ) -> tuple[Style | StyleImage | TrainedFile, Style | StyleImage | None]:
         no_second = second_style is None or (isinstance(second_style, str) and second_style == "")
+        if method.paints_with_network:
+            if not no_second:
+                raise InputError(
+                    "second_style: a trained network paints one style (a second style is for "
+                    "the other methods)"
+                )
+            return trained_file("style", style), None
+        for name, value in (("style", style), ("second_style", second_style)):
+            if is_trained_file(value):
+                raise InputError(
+                    f"{name}: {value} is a trained style; render it with method trained"
+                )
         if not method.paints_with_image:
             for name, value in (("style", style), ("second_style", second_style)):
                 if isinstance(value, (np.ndarray, StyleImage)) or (
@@ -354,11 +380,16 @@ class StyleRequest:
 
 
 def default_method(style: object) -> str:
-    """The method of a request that names none: the fast arbitrary-style method for images and
-    paths, the built-in network for any other string (a typo then gets "did you mean")."""
+    """The method of a request that names none: a trained network for a ``.safetensors`` file,
+    the fast arbitrary-style method for images and other paths, the built-in network for any
+    other string (a typo then gets "did you mean")."""
+    if is_trained_file(style):
+        return "trained"
     image = isinstance(style, (np.ndarray, StyleImage)) or looks_like_file(style)
     return "fast" if image and not is_builtin_name(style) else "builtin"
 
 
 def _label(style: object) -> str:
-    return style.label if isinstance(style, StyleImage) else str(getattr(style, "name", style))
+    if isinstance(style, (StyleImage, TrainedFile)):
+        return style.label
+    return str(getattr(style, "name", style))

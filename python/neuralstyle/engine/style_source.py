@@ -1,5 +1,6 @@
-"""Where a request's style comes from: a built-in style by name or index, or a painting as a file
-or an array (:class:`StyleImage`), and how a value given for ``style`` is told apart.
+"""Where a request's style comes from: a built-in style by name or index, a painting as a file
+or an array (:class:`StyleImage`), or a trained network's file (:class:`TrainedFile`), and how a
+value given for ``style`` is told apart.
 
 The built-in styles and the style-file reader load torch: they are imported on use, since the
 request (and with it this module) is imported by the node's host module at load.
@@ -21,7 +22,20 @@ from neuralstyle.errors import InputError
 if TYPE_CHECKING:
     from neuralstyle.models.styles import Style
 
-__all__ = ["StyleImage", "builtin_style", "is_builtin_name", "looks_like_file", "style_image"]
+__all__ = [
+    "TRAINED_SUFFIX",
+    "StyleImage",
+    "TrainedFile",
+    "builtin_style",
+    "is_builtin_name",
+    "is_trained_file",
+    "looks_like_file",
+    "style_image",
+    "trained_file",
+]
+
+#: The suffix of a trained style (``neuralstyle train`` writes it; nothing else is read as one).
+TRAINED_SUFFIX = ".safetensors"
 
 
 def builtin_style(name: str, value: object) -> Style:
@@ -101,6 +115,62 @@ def _check_header(key: str, path: str) -> None:
     from neuralstyle.io.style_image import check_style_file
 
     check_style_file(path)
+
+
+@dataclass(frozen=True)
+class TrainedFile:
+    """A style trained by ``neuralstyle train``: its file, identified by path, size and
+    modification time (a retrained file renders anew), its header checked when named.
+
+    Attributes:
+        key: what identifies the file's version.
+        label: the path, as messages and logs call it.
+    """
+
+    key: str
+    label: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.label)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> TrainedFile:
+        """Raises ModelError: the file is missing, not safetensors or not a trained style."""
+        from neuralstyle.errors import ModelError
+
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ModelError(f"trained style {file}: no such file")
+        stat = file.stat()
+        key = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        _check_trained_header(key, str(file))
+        return cls(key=key, label=str(file))
+
+
+@functools.lru_cache(maxsize=64)
+def _check_trained_header(key: str, path: str) -> None:
+    from neuralstyle.models.trained_style import read_header
+
+    read_header(Path(path))
+
+
+def trained_file(name: str, value: object) -> TrainedFile:
+    if isinstance(value, TrainedFile):
+        return value
+    if isinstance(value, (str, os.PathLike)) and value != "":
+        return TrainedFile.from_file(value)
+    raise InputError(
+        f"{name}: method trained takes the .safetensors file `neuralstyle train` wrote, got "
+        f"{value!r}"
+    )
+
+
+def is_trained_file(value: object) -> bool:
+    """``value`` names a trained style's file (by its suffix)."""
+    if isinstance(value, TrainedFile):
+        return True
+    return isinstance(value, (str, os.PathLike)) and Path(value).suffix.lower() == TRAINED_SUFFIX
 
 
 def style_image(name: str, value: object) -> StyleImage:

@@ -22,7 +22,7 @@ from neuralstyle.engine.device import resolve_device
 from neuralstyle.engine.mask import at_working_size
 from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
-from neuralstyle.engine.style_source import StyleImage
+from neuralstyle.engine.style_source import StyleImage, TrainedFile
 from neuralstyle.errors import InputError
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Stylist:
         return self._device
 
     @property
-    def styles(self) -> list[Style | StyleImage]:
+    def styles(self) -> list[Style | StyleImage | TrainedFile]:
         """The request's style, and its second style when there is one."""
         r = self.request
         return [r.style] if r.second_style is None else [r.style, r.second_style]
@@ -181,7 +181,7 @@ class Stylist:
             return tensors, [1.0, 1.0]
         return tensors, [1.0 - r.style_blend, r.style_blend]
 
-    def _style_tensor(self, image: Style | StyleImage, long_side: int) -> Tensor:
+    def _style_tensor(self, image: Style | StyleImage | TrainedFile, long_side: int) -> Tensor:
         from neuralstyle.controls.scale import resize_long_side
 
         if not isinstance(image, StyleImage):  # the request's checks make this unreachable

@@ -41,7 +41,7 @@ Kind = Literal["double", "integer", "choice", "style", "file"]
 Reader = Literal["engine", "plugin"]
 
 #: The style-transfer methods (the values of ``method``).
-ALL_METHODS = ("builtin", "adain", "optimize", "fast")
+ALL_METHODS = ("builtin", "adain", "optimize", "fast", "trained")
 _IMAGE_METHODS = ("adain", "optimize", "fast")
 
 
@@ -125,13 +125,16 @@ PARAMETERS: tuple[Param, ...] = (
         "Built-in styles: 26 styles, fast. Any image: fast: any Style file in one pass (Ghiasi "
         "et al. 2017, trained by Magenta). Any image: best (optimisation): Gatys et al., slow "
         "(minutes per frame), reports progress. Any image: AdaIN (legacy): the older one-pass "
-        "network, soft and blotchy; kept so that comps using it render as before.",
+        "network, soft and blotchy; kept so that comps using it render as before. Trained "
+        "network: a style trained for one painting by `neuralstyle train` (the Style file is its "
+        ".safetensors), as fast as the built-in styles.",
         # Hosts save the position: new methods go last, whatever the menu's reading order.
         options=(
             Option("builtin", "Built-in styles"),
             Option("adain", "Any image: AdaIN (legacy)"),
             Option("optimize", "Any image: best (optimisation)"),
             Option("fast", "Any image: fast"),
+            Option("trained", "Trained network"),
         ),
         flag="--method", cli_help="default: builtin for a style name, fast for a file",
         group="method",
@@ -163,8 +166,9 @@ PARAMETERS: tuple[Param, ...] = (
     Param(
         "style_file", "styleFile", "Style file", "file", "",
         "Any image as the style (the Any image methods): a painting, a photograph, a texture. "
-        "PNG, JPEG, TIFF, EXR...",
-        methods=_IMAGE_METHODS,
+        "PNG, JPEG, TIFF, EXR... With Trained network: the .safetensors file `neuralstyle train` "
+        "wrote.",
+        methods=(*_IMAGE_METHODS, "trained"),
     ),
     Param(
         "second_style_file", "secondStyleFile", "Second style file", "file", "",
