@@ -158,7 +158,7 @@ def test_render_takes_empty_choices_and_extra_args(
     assert main([*base, "--method", "bogus"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neuralstyle: error: argument --method: invalid choice: 'bogus'")
-    assert "(choose from 'builtin', 'adain', 'optimize', 'fast')" in err
+    assert "(choose from 'builtin', 'adain', 'optimize', 'fast', 'trained')" in err
     assert main([*base, "--extra-args", "--method 'adain"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 

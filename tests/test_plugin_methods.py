@@ -167,6 +167,7 @@ def test_descriptor_has_the_method_params(built: driver.Built, tmp_path: Path) -
         "Any image: AdaIN (legacy)",
         "Any image: best (optimisation)",
         "Any image: fast",
+        "Trained network",
     ]
     for name in ("styleFile", "secondStyleFile"):
         assert params[name]["kind"] == "string" and params[name]["default"] == ""

@@ -30,7 +30,8 @@ const Identity kIdentity = {
     "Paints the Source in a style with neural networks (PyTorch). Built-in styles: 26 ready "
     "styles, fast, mixable. Any image: fast: any Style file in one pass (Ghiasi et al., trained "
     "by Magenta). Any image: best (optimisation, Gatys et al.): any Style file, slow (minutes "
-    "per frame). Any image: AdaIN (legacy): the older one-pass network. "
+    "per frame). Any image: AdaIN (legacy): the older one-pass network. Trained network: a "
+    "style trained for one painting by `neuralstyle train` (its .safetensors as the Style file). "
     "Strength 0 returns the Source unchanged; the Mask limits where the style applies.",
 };
 

@@ -96,7 +96,11 @@ def cli_table() -> str:
         keys = {"linear": "interpolated", "step": "step"}.get(p.keyed or "", "constant")
         node = p.label if p.node else "(command line only)"
         # One option names a built-in style or a style file: the node's two parameters.
-        methods = "all (a file: fast, adain, optimize)" if p.kind == "style" else _methods(p)
+        methods = (
+            "all (an image: fast, adain, optimize; a .safetensors: trained)"
+            if p.kind == "style"
+            else _methods(p)
+        )
         rows.append(f"| `{p.flag}` | {node} | {keys} | {methods} | {p.cli_help} |")
     return "\n".join(rows)
 

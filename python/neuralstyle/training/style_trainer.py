@@ -21,6 +21,7 @@ The work folder also gets preview images of a held-out photograph as training go
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -65,15 +66,18 @@ __all__ = ["StyleTrainer", "TrainResult", "content_images", "train_style"]
 _NORM_ROWS = (".norm.gamma", ".norm.beta")
 
 
-def content_images() -> list[tuple[str, np.ndarray]]:
+@functools.cache
+def content_images() -> tuple[tuple[str, np.ndarray], ...]:
     """The training content: every training photograph of :mod:`.data` and the training frames
-    of its clips, ``(name, (H, W, 3) uint8)``."""
+    of its clips, ``(name, (H, W, 3) uint8)``; decoded once per process."""
     out = [(im.name, load_rgb(im)) for im in IMAGES if im.split == "train" and im.role == "content"]
     for clip in CLIPS:
         if clip.split == "train":
             out += [(f"{clip.name}#{f}", rgb) for f, rgb in zip(clip.frames, clip_frames(clip),
                                                                 strict=True)]  # fmt: skip
-    return out
+    for _, rgb in out:
+        rgb.flags.writeable = False  # shared by every run of the process
+    return tuple(out)
 
 
 def preview_image() -> np.ndarray:
