@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 
+from neuralstyle.engine import freed_memory
 from neuralstyle.errors import InputError
 
 __all__ = ["PROFILES", "active", "ensure"]
@@ -58,6 +59,8 @@ def ensure() -> str:
         if profile not in PROFILES:
             raise InputError(f"{ENV_PROFILE} must be one of {', '.join(PROFILES)}, got {profile!r}")
         _apply(profile, _threads())
+        if freed_memory.requested(default=False):  # a host's or a program's process: asked for
+            freed_memory.keep_freed_memory()
         _applied["profile"] = profile
         return profile
 

@@ -37,14 +37,14 @@ import torch.nn.functional as F  # noqa: N812  # torch's own spelling
 
 from neuralstyle.errors import InputError
 from neuralstyle.pixel_encoding import srgb_encode
-from neuralstyle.temporal.flow import Flow, baseline_opencv
-from neuralstyle.temporal.warp import warp_inside
+from neuralstyle.temporal.flow import Flow, baseline_opencv, shrink_factor
+from neuralstyle.temporal.warp import remap
 
 __all__ = ["Neighbour", "consolidate", "display_for_flow", "keep_detail", "temporal_weight"]
 
 #: Detail is what a blur of this sigma (px) removes: the strokes of the feed-forward networks,
 #: which paint in working pixels (1.5 and 3 px measured alike; 0.8 px leaves sharpness at 0.92x).
-#: Three 3x3 box passes: a Gaussian of sigma 1.41, a third of a separable Gaussian's CPU time.
+#: Three 3x3 box passes: a Gaussian of sigma 1.41 (:func:`_blur`).
 DETAIL_SIGMA = 2.0**0.5
 #: Detail energies are compared over neighbourhoods this much coarser (area-averaged, then three
 #: 3x3 box passes, then bilinear back: about a Gaussian of 6 px, at a sixteenth of the pixels).
@@ -70,13 +70,25 @@ def temporal_weight(offset: int, radius: int) -> float:
 
 
 def display_for_flow(pixels: np.ndarray, *, linear: bool) -> np.ndarray:
-    """The (H, W, 3) uint8 picture optical flow sees: display-referred (sRGB-encoded when
-    ``linear``), alpha dropped; integer pixels scaled to 8 bits."""
+    """The (h, w, 3) uint8 picture optical flow sees: display-referred (sRGB-encoded when
+    ``linear``), alpha dropped, integer pixels scaled to 8 bits, and shrunk by
+    :func:`~neuralstyle.temporal.flow.shrink_factor` (area-averaged, in linear light where the
+    pixels are linear)."""
+    factor = shrink_factor(*pixels.shape[:2])
+    if pixels.dtype.kind == "f" and pixels.dtype != np.float32:
+        pixels = pixels.astype(np.float32)  # OpenCV resizes no half floats
+    if factor > 1:
+        h, w = pixels.shape[:2]
+        small = (max(1, round(w / factor)), max(1, round(h / factor)))  # OpenCV's (w, h)
+        with baseline_opencv():
+            pixels = np.asarray(cv2.resize(pixels, small, interpolation=cv2.INTER_AREA))
+        if pixels.ndim == 2:
+            pixels = pixels[..., None]
     rgb = pixels[..., :3]
     if rgb.dtype.kind in "ui":
         values = rgb.astype(np.float32) / float(np.iinfo(rgb.dtype).max)
     else:
-        values = np.clip(rgb.astype(np.float32), 0.0, 1.0)
+        values = np.clip(rgb, 0.0, 1.0, dtype=np.float32)
         if linear:
             values = srgb_encode(torch.from_numpy(np.ascontiguousarray(values))).numpy()
     return np.ascontiguousarray((np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
@@ -95,13 +107,15 @@ def consolidate(
     pixels are combined in float and rounded back. Where ``keep`` is true the output is
     ``own``, bit-exact: the pixels the frame's own render left as its source (a mask of 0,
     transparent pixels of premultiplied RGBA), which its neighbours must not paint either.
+    Flows may be smaller than the frames (:meth:`~neuralstyle.temporal.flow.Flow.resized`).
 
     Raises:
         InputError: ``amount`` outside [0, 1] or a neighbour of another size or type.
 
     Shape:
         - own, each neighbour's styled: :math:`(H, W, C)`, C = 3 or 4, same dtype
-        - each flow: :math:`(H, W, 2)` and :math:`(H, W)`
+        - each flow: :math:`(h, w, 2)` and :math:`(h, w)`, the frame's size or a whole
+          factor smaller
         - keep: :math:`(H, W)` bool
     """
     if not (0.0 <= amount <= 1.0 and math.isfinite(amount)):
@@ -114,69 +128,73 @@ def consolidate(
             )
     if amount == 0.0 or not neighbours:
         return own
-    colour = slice(0, 3)
-    centre = _planar(own[..., colour])
-    total = centre.clone()
-    weight = torch.ones_like(centre[:, :1])
+    h, w = own.shape[:2]
+    # Interleaved (H, W, C) throughout, as the pixels come: torch's in-place arithmetic on
+    # numpy's memory (two threads), OpenCV's remap and blur, and no planar copies.
+    centre = np.array(own[..., :3], dtype=np.float32)
+    total = torch.from_numpy(centre.copy())
+    weight = torch.ones(h, w, 1)
+    moved = np.empty((h, w, own.shape[2]), dtype=np.float32)  # one for every neighbour
     for n in neighbours:
-        flow = torch.from_numpy(np.ascontiguousarray(n.flow.vectors)).permute(2, 0, 1)[None]
-        trust = torch.from_numpy(np.ascontiguousarray(n.flow.confidence))[None, None]
-        warped, inside = warp_inside(_planar(n.styled[..., colour]), flow)
-        w = trust * inside * temporal_weight(n.offset, radius)
-        total += w * warped
-        weight += w
-    mixed = centre + amount * (keep_detail(total / weight, centre) - centre)
-    values = mixed[0].permute(1, 2, 0).numpy()
+        flow = n.flow.resized(h, w)
+        warped = torch.from_numpy(remap(_float32(n.styled), flow.vectors, out=moved))[..., :3]
+        trust = torch.from_numpy(flow.confidence)[..., None] * temporal_weight(n.offset, radius)
+        total.addcmul_(warped, trust)
+        weight += trust
+    steady = keep_detail(total.div_(weight).numpy(), centre)
+    values = torch.from_numpy(centre).lerp_(torch.from_numpy(steady), amount).numpy()
     if own.dtype.kind in "ui":
         values = np.clip(np.rint(values), 0, np.iinfo(own.dtype).max)
     out = np.empty_like(own)
     out[..., 3:] = own[..., 3:]
-    np.copyto(out[..., colour], values, casting="unsafe")
+    np.copyto(out[..., :3], values, casting="unsafe")
     if keep is not None:
         np.copyto(out, own, where=keep[..., None])
     return out
 
 
-def keep_detail(mean: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+def keep_detail(mean: np.ndarray, own: np.ndarray) -> np.ndarray:
     """``mean`` with its detail scaled up to ``own``'s local detail energy (module docstring).
 
     Shape:
-        - mean, own: :math:`(1, C, H, W)`, float32 on the CPU
+        - mean, own: :math:`(H, W, C)` float32
         - output: same as ``mean``
     """
-    base = _blur(mean)
-    detail = mean - base
-    own_detail = own - _blur(own)
-    size = mean.shape[-2:]
+    base = torch.from_numpy(_blur(mean))
+    detail = torch.from_numpy(mean) - base
+    own_detail = torch.from_numpy(own) - torch.from_numpy(_blur(own))
+    size = mean.shape[:2]
 
     def energy(d: torch.Tensor) -> torch.Tensor:
-        e = d.square().mean(dim=1, keepdim=True)
+        # a sum over the channels: the gain is a ratio of two energies alike
+        e = d.square().sum(dim=-1)[None, None]
         coarse = F.avg_pool2d(e, ENERGY_SCALE, ceil_mode=True) if min(size) > ENERGY_SCALE else e
-        return F.interpolate(_blur(coarse), size=size, mode="bilinear", align_corners=False)
+        smooth = torch.from_numpy(_blur(coarse[0, 0].numpy()))[None, None]
+        return F.interpolate(smooth, size=size, mode="bilinear", align_corners=False)[0, 0]
 
-    gain = (energy(own_detail) / energy(detail).clamp_min(1e-12)).sqrt().clamp(1.0, MAX_GAIN)
-    return base + gain * detail
+    gain = energy(own_detail).div_(energy(detail).clamp_min_(1e-12)).sqrt_().clamp_(1.0, MAX_GAIN)
+    return base.addcmul_(detail, gain[..., None]).numpy()
 
 
-def _blur(x: torch.Tensor) -> torch.Tensor:
-    """Three 3x3 box passes, edges reflected (:data:`DETAIL_SIGMA`), by OpenCV's baseline code:
-    24 ms for a 1080p frame against 81 ms for torch's ``avg_pool2d`` here (to 2e-7 the same
-    values), with the same bits under every CPU-dispatch setting tried, as the flow
-    (:func:`~neuralstyle.temporal.flow.baseline_opencv`).
+def _blur(x: np.ndarray) -> np.ndarray:
+    """Three 3x3 box passes, edges reflected (:data:`DETAIL_SIGMA`), by OpenCV's baseline code,
+    between two buffers: 12-17 ms for a 1080p frame against 81 ms for torch's ``avg_pool2d``
+    here (to 2e-7 the same values), with the same bits under every CPU-dispatch setting tried,
+    as the flow (:func:`~neuralstyle.temporal.flow.baseline_opencv`). (One separable pass of
+    the 7-tap kernel took half the time, but its multithreaded baseline code gave other bits
+    from run to run.)
 
     Shape:
-        - x: :math:`(1, C, H, W)` float32 on the CPU; returns the same
+        - x: :math:`(H, W, C)` or :math:`(H, W)` float32; returns the same
     """
-    if min(x.shape[-2:]) < 2:  # nothing to reflect
-        return x
-    planes = x[0].permute(1, 2, 0).contiguous().numpy()
+    if min(x.shape[:2]) < 2:  # nothing to reflect
+        return x.copy()
+    a, b = np.empty_like(x), np.empty_like(x)
     with baseline_opencv():
-        for _ in range(3):
-            planes = cv2.blur(planes, (3, 3), borderType=cv2.BORDER_REFLECT_101)
-    if planes.ndim == 2:  # OpenCV gives a single channel back without its axis
-        planes = planes[..., None]
-    return torch.from_numpy(planes).permute(2, 0, 1)[None]
+        for src, dst in ((np.ascontiguousarray(x), a), (a, b), (b, a)):
+            cv2.blur(src, (3, 3), dst=dst, borderType=cv2.BORDER_REFLECT_101)
+    return a
 
 
-def _planar(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).permute(2, 0, 1)[None]
+def _float32(pixels: np.ndarray) -> np.ndarray:
+    return pixels if pixels.dtype == np.float32 else pixels.astype(np.float32)

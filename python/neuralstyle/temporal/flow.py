@@ -94,6 +94,7 @@ __all__ = [
     "compose",
     "flow_between",
     "flows_both_ways",
+    "shrink_factor",
 ]
 
 #: Preset name -> (OpenCV preset, finest pyramid scale of the patch search).
@@ -103,9 +104,11 @@ PRESETS: dict[str, tuple[int, int]] = {
 }
 
 #: The long side up to which consolidation's flow runs at the frames' own size; larger frames'
-#: flow runs at 1/2, 1/3... of it (:func:`flows_both_ways` ``max_side``). DIS and the checks
-#: cost 0.66 s a pair of random-texture frames at 1080p, 0.13 s at 540p (0.18 s with the
-#: upsampling back): half of a temporal frame's extra time at full size.
+#: flow runs on pictures shrunk to 1/2, 1/3... (:func:`shrink_factor`), and is brought back to
+#: the frame's size where it is used (:meth:`Flow.resized`). DIS and the checks cost 0.66 s a
+#: pair of random-texture frames at 1080p, 0.13 s at 540p: half of a temporal frame's extra time
+#: at full size. Measured at 1080p on a pan, the steadied frames' warping error and sharpness
+#: are those of the full-size flow (benchmarks/RESULTS.md, bm_temporal, "At 1080p").
 CONSOLIDATION_SIDE = 1024
 
 #: Pixels by which the regions that fail the checks are grown ("Margin and brightness" above).
@@ -130,28 +133,29 @@ class Flow:
     vectors: np.ndarray
     confidence: np.ndarray
 
+    def resized(self, height: int, width: int) -> Flow:
+        """This flow on a frame of ``height`` x ``width`` (a flow computed on shrunk pictures,
+        :func:`shrink_factor`): the vectors brought up bilinearly and scaled; a pixel is trusted
+        only where every pixel of this flow around it was. Itself when it is that size already.
+        """
+        h, w = self.confidence.shape
+        if (h, w) == (height, width):
+            return self
+        scale = np.array([width / w, height / h], dtype=np.float32)
+        # 255 where every pixel around was trusted: 8-bit weights of a whole-factor upsampling
+        # are never so small that one untrusted corner rounds away.
+        trusted = (self.confidence > 0).astype(np.uint8) * np.uint8(255)
+        with baseline_opencv():
+            vectors = cv2.resize(self.vectors, (width, height), interpolation=cv2.INTER_LINEAR)
+            trust = cv2.resize(trusted, (width, height), interpolation=cv2.INTER_LINEAR)
+        vectors *= scale
+        return Flow(vectors, (trust == 255).astype(np.float32))
 
-def _coarse_flows(a: np.ndarray, b: np.ndarray, preset: str, factor: int) -> tuple[Flow, Flow]:
-    """The flows of lumas ``a`` and ``b`` at ``1 / factor`` of their size, brought back."""
-    h, w = a.shape
-    small = (max(2, round(w / factor)), max(2, round(h / factor)))  # OpenCV's (width, height)
-    with baseline_opencv():
-        a_small = cv2.resize(a, small, interpolation=cv2.INTER_AREA)
-        b_small = cv2.resize(b, small, interpolation=cv2.INTER_AREA)
-    coarse = _luma_flows(a_small, b_small, preset)
-    scale = np.array([w / small[0], h / small[1]], dtype=np.float32)
-    out = []
-    with baseline_opencv():
-        for f in coarse:
-            vectors = cv2.resize(f.vectors, (w, h), interpolation=cv2.INTER_LINEAR) * scale
-            trust = cv2.resize(f.confidence, (w, h), interpolation=cv2.INTER_LINEAR)
-            out.append(
-                Flow(
-                    np.ascontiguousarray(vectors, dtype=np.float32),
-                    (trust >= np.float32(1.0)).astype(np.float32),
-                )
-            )
-    return out[0], out[1]
+
+def shrink_factor(height: int, width: int) -> int:
+    """The whole factor by which a frame is shrunk for consolidation's flow: the smallest that
+    brings its long side to :data:`CONSOLIDATION_SIDE` or under."""
+    return max(1, -(-max(height, width) // CONSOLIDATION_SIDE))
 
 
 @contextlib.contextmanager
@@ -264,23 +268,15 @@ def flow_between(target: np.ndarray, source: np.ndarray, *, preset: str = "mediu
 
 
 def flows_both_ways(
-    first: np.ndarray, second: np.ndarray, *, preset: str = "medium", max_side: int | None = None
+    first: np.ndarray, second: np.ndarray, *, preset: str = "medium"
 ) -> tuple[Flow, Flow]:
     """:func:`flow_between` of ``(first, second)`` and of ``(second, first)`` from one pair of
     DIS runs (each direction's check needs both anyway): a shot's renderer asks for each pair
     of frames from both sides. Each result has the bits :func:`flow_between` gives it.
 
-    ``max_side``: frames whose long side is over it are shrunk by the smallest whole factor that
-    brings them to it (area averaging of the luma), the flow and its checks run there, and the
-    vectors are brought back up bilinearly and scaled; a pixel is trusted only where every
-    coarse pixel around it was. The consolidation uses it (:data:`CONSOLIDATION_SIDE`); the
-    warping-error metric does not.
-
     Raises:
-        InputError: as :func:`flow_between`, or ``max_side`` under 2.
+        InputError: as :func:`flow_between`.
     """
-    if max_side is not None and max_side < 2:
-        raise InputError(f"flows_both_ways: max_side must be at least 2, got {max_side}")
     if preset not in PRESETS:
         raise InputError(f"flow_between: expected preset in {sorted(PRESETS)}, got {preset!r}")
     a, b = _grey("target", first), _grey("source", second)
@@ -290,9 +286,6 @@ def flows_both_ways(
         )
     if min(a.shape) < 2:
         raise InputError(f"flow_between: expected frames of at least 2x2, got {first.shape}")
-    factor = 1 if max_side is None else -(-max(a.shape) // max_side)
-    if factor > 1:
-        return _coarse_flows(a, b, preset, factor)
     return _luma_flows(a, b, preset)
 
 

@@ -10,18 +10,28 @@ Pixel centres are at integer coordinates, :math:`(0, 0)` the top-left pixel, so 
 :math:`p \in [0, W - 1]` is the normalised coordinate :math:`2p / (W - 1) - 1` of ``grid_sample``
 with ``align_corners=True``. Outside the image the samples are zero, and a point less than a pixel
 outside blends its nearest pixels with zero: :func:`inside` says where to trust the result.
+
+:func:`remap` is the same warp for interleaved ``(H, W, C)`` pixels on the CPU, by OpenCV: what
+the consolidation of a shot's frames runs, several times a frame (4 ms for a 1080p RGBA frame,
+against 8-11 ms for ``grid_sample`` alone, plus the planar copies and the normalised grid it
+needs).
 """
 
 from __future__ import annotations
 
+import functools
+
+import cv2
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn.functional import grid_sample
 
 from neuralstyle.errors import InputError
+from neuralstyle.temporal.flow import baseline_opencv
 from neuralstyle.tensor_words import describe
 
-__all__ = ["inside", "warp", "warp_inside"]
+__all__ = ["inside", "remap", "warp", "warp_inside"]
 
 
 def _check(image: Tensor | None, flow: object) -> Tensor:
@@ -105,3 +115,42 @@ def inside(flow: Tensor) -> Tensor:
 def _inside(p: Tensor, h: int, w: int) -> Tensor:
     ok = (p[..., 0] >= 0) & (p[..., 0] <= w - 1) & (p[..., 1] >= 0) & (p[..., 1] <= h - 1)
     return ok.unsqueeze(1)
+
+
+def remap(image: np.ndarray, vectors: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`warp` of interleaved float32 pixels on the CPU, by OpenCV's ``remap``: positions
+    are rounded to 1/32 px (a sixty-fourth of a pixel at most, far under a stroke), and a point
+    outside takes the nearest edge pixel instead of zero (a flow's confidence already rejects
+    points outside, :mod:`neuralstyle.temporal.flow`). OpenCV's baseline code, as the flow's:
+    the same bits on any x86-64 CPU.
+
+    Shape:
+        - image: :math:`(H, W, C)` float32, C from 1 to 4
+        - vectors: :math:`(H, W, 2)` float32 backward flow, ``(dx, dy)`` in pixels
+        - out: where to write it (the image's shape and dtype), or None for a new array
+        - returns: :math:`(H, W, C)` float32
+    """
+    h, w = vectors.shape[:2]
+    if image.shape[:2] != (h, w) or image.dtype != np.float32:
+        raise InputError(
+            f"remap: expected float32 pixels of {w}x{h}, got {image.dtype} {image.shape}"
+        )
+    positions = vectors + _pixel_grid(h, w)
+    if out is None:
+        out = np.empty_like(image)
+    with baseline_opencv():
+        cv2.remap(
+            image, positions, None, cv2.INTER_LINEAR, dst=out.reshape(image.shape),
+            borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _pixel_grid(h: int, w: int) -> np.ndarray:
+    """``(x, y)`` of every pixel, (H, W, 2) float32: a shot's frames share one size."""
+    grid = np.empty((h, w, 2), dtype=np.float32)
+    grid[..., 0] = np.arange(w, dtype=np.float32)[None, :]
+    grid[..., 1] = np.arange(h, dtype=np.float32)[:, None]
+    grid.flags.writeable = False
+    return grid

@@ -26,7 +26,7 @@ import numpy as np
 
 from neuralstyle.errors import InputError
 from neuralstyle.temporal.consolidate import Neighbour, consolidate
-from neuralstyle.temporal.flow import CONSOLIDATION_SIDE, Flow, compose, flows_both_ways
+from neuralstyle.temporal.flow import Flow, compose, flows_both_ways
 from neuralstyle.temporal.frame_cache import FrameCache, content_key, frame_cache
 
 __all__ = ["WindowFrame", "steadies", "steady"]
@@ -152,18 +152,15 @@ def _moved(
 ) -> np.ndarray:
     """``styled`` (``before``'s stylisation) moved onto ``frame`` by the flow; ``frame``'s own
     picture where the flow is not trusted (occlusions, the edges)."""
-    import torch  # consolidate imported it already
-
-    from neuralstyle.temporal.warp import warp_inside
+    from neuralstyle.temporal.warp import remap
 
     if frame.source is None:
         raise InputError("a warm-started frame needs its source picture")
-    flow = _flow(cache, window, frame, before)
-    vectors = torch.from_numpy(np.ascontiguousarray(flow.vectors)).permute(2, 0, 1)[None]
-    planar = torch.from_numpy(np.ascontiguousarray(styled, dtype=np.float32)).permute(2, 0, 1)
-    moved, inside = warp_inside(planar[None], vectors)
-    trust = (torch.from_numpy(flow.confidence)[None, None] * inside)[0].permute(1, 2, 0).numpy()
-    values: np.ndarray = trust * moved[0].permute(1, 2, 0).numpy() + (1.0 - trust) * frame.source
+    h, w = styled.shape[:2]
+    flow = _flow(cache, window, frame, before).resized(h, w)
+    moved = remap(np.asarray(styled, dtype=np.float32), flow.vectors)
+    trust = flow.confidence[..., None]
+    values: np.ndarray = trust * moved + (1.0 - trust) * frame.source
     if styled.dtype.kind in "ui":
         values = np.clip(np.rint(values), 0, np.iinfo(styled.dtype).max)
     return np.asarray(values, dtype=styled.dtype)
@@ -206,7 +203,7 @@ def _pair(cache: FrameCache, target: WindowFrame, source: WindowFrame) -> Flow:
                 f"the frame {source.offset:+d} away is {_size(there)}, the frame being "
                 f"rendered {_size(here)}: a shot's frames must be the same size"
             )
-        return flows_both_ways(a, b, max_side=CONSOLIDATION_SIDE)
+        return flows_both_ways(a, b)
 
     pair = cache.get_or_make(("flows", first.plate, second.plate), make)
     return pair[0] if first is target else pair[1]
