@@ -30,7 +30,8 @@ def add_train_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "train",
         help="train a feed-forward network for one painting (a style file everywhere)",
-        description=__doc__.split("\n")[0],
+        description="Train a feed-forward network for one painting; the file it writes is a style "
+        "everywhere (docs/training.md).",
     )
     add = parser.add_argument
     add("style", type=Path, metavar="STYLE_IMAGE", help="the painting")
