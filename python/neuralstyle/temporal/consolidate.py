@@ -142,12 +142,12 @@ def consolidate(
         total.addcmul_(warped, trust)
         weight += trust
     steady = keep_detail(total.div_(weight).numpy(), centre)
-    values = torch.from_numpy(centre).lerp_(torch.from_numpy(steady), amount).numpy()
+    values = torch.from_numpy(centre).lerp_(torch.from_numpy(steady), amount)
     if own.dtype.kind in "ui":
-        values = np.clip(np.rint(values), 0, np.iinfo(own.dtype).max)
+        values = values.round_().clamp_(0, np.iinfo(own.dtype).max)
     out = np.empty_like(own)
     out[..., 3:] = own[..., 3:]
-    np.copyto(out[..., :3], values, casting="unsafe")
+    torch.from_numpy(out)[..., :3].copy_(values)  # converts to out's type
     if keep is not None:
         np.copyto(out, own, where=keep[..., None])
     return out
