@@ -15,6 +15,10 @@ Time: in one process, on the same image, interleaved rounds of
 ``--memory``: each of the four in a fresh process of its own (only what it imports), one warm-up
 and one timed frame; the peak resident set size of that process (``ru_maxrss``).
 
+``--keep-memory``: the process keeps freed memory for the next frame, as the ``neuralstyle`` and
+farm commands' processes do (``NEURALSTYLE_KEEP_MEMORY=1``, :mod:`neuralstyle.engine.
+freed_memory`); without it, as a host's or a program's process calling the API by default.
+
 Prints a summary and writes ``benchmarks/results/bm_builtin-<UTC time>.json`` (method:
 benchmarks/README.md).
 """
@@ -217,7 +221,8 @@ def memory(args: argparse.Namespace, width: int, height: int) -> dict[str, objec
 
 def _env(args: argparse.Namespace) -> dict[str, str]:
     return {**os.environ, "NEURALSTYLE_THREADS": str(args.threads),
-            "OMP_NUM_THREADS": str(args.threads)}  # fmt: skip
+            "OMP_NUM_THREADS": str(args.threads),
+            "NEURALSTYLE_KEEP_MEMORY": "1" if args.keep_memory else "0"}  # fmt: skip
 
 
 def main() -> None:
@@ -228,6 +233,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--style", default="mosaic")
     parser.add_argument("--memory", action="store_true", help="peak RSS, a process each")
+    parser.add_argument(
+        "--keep-memory", action="store_true", help="freed memory kept, as the commands do"
+    )
     parser.add_argument("--worker", choices=RUNNERS, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -249,6 +257,7 @@ def main() -> None:
         "versions": _versions(),
         "image": {"source": "skimage.data.astronaut resized", "width": width, "height": height},
         "style": args.style,
+        "keep_memory": args.keep_memory,
         **payload,
     }
     args.out.mkdir(parents=True, exist_ok=True)
