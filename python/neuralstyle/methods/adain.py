@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 from torch import Tensor
@@ -34,7 +35,9 @@ from neuralstyle.controls.blend import mix, normalize_weights
 from neuralstyle.controls.preserve_colour import ColourMode, finish_colour, prepare_colour
 from neuralstyle.controls.spatial import partition, resize_mask
 from neuralstyle.errors import InputError, ModelError
+from neuralstyle.methods import per_device
 from neuralstyle.methods.per_device import PerDevice, check_fits, out_of_memory, usable_device
+from neuralstyle.methods.row_bands import in_bands
 from neuralstyle.models.decoder import AdaINDecoder, DecoderWeights, load_decoder_weights
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 from neuralstyle.ops.adain import adain, calc_mean_std
@@ -67,6 +70,19 @@ _MIN_SIZE = 16
 # 0.3 GB of networks; the estimate adds 20 %.
 _BYTES_PER_PIXEL = int(1.2 * 1024)
 _FIXED_BYTES = 400 * 2**20
+# A frame that does not fit runs in bands of rows (methods/row_bands.py): what stays whole is
+# the padded frame, the relu4_1 features and their AdaIN (8 B a pixel each), the output and
+# its colour steps; 128 B a pixel is generous. Bands are multiples of _BAND_STEP rows with
+# _HALO rows of context either side (the encoder's receptive field at relu4_1 is 68 px wide,
+# the decoder's about 4 feature rows either side; tests/test_row_bands.py checks the seams).
+_WHOLE_BYTES_PER_PIXEL = 128
+_BAND_STEP = 64
+_HALO = 64
+# Bands are planned into this share of the free memory only: the estimates are of the method
+# alone, and the engine's frame copies and other processes' memory move while it runs (an 8K
+# frame planned into all of it was killed by the kernel at 22.9 GB). Measured at 4K in bands of
+# 256 rows: 1.96 GB of growth against 3.3 GB planned.
+_BAND_BUDGET = 0.6
 
 
 def estimate_memory(size: tuple[int, int]) -> int:
@@ -165,16 +181,48 @@ class AdaINStylizer:
                 f"AdaIN: expected one style image (1, 3, H, W), got {tuple(style.shape)}"
             )
         _check_image("style", style)
+        self._on_device("style", style)
         h, w = style.shape[-2:]
         # The engine sizes the style to the frame (stroke scale): an 8K frame's style is 8K too.
-        check_fits(
-            self.device,
-            estimate_memory((h, w)),
+        rows = self._band_rows(
+            (1, h, w),
             f"AdaIN's style image at {w}x{h}",
             "lower the resolution (render scale) or the stroke scale, or use the fast method",
         )
-        mean, std = calc_mean_std(self.encode(style))
+        with torch.inference_mode():
+            mean, std = calc_mean_std(self._encode(style, rows))
         return StyleStatistics(mean, std)
+
+    def _band_rows(self, shape: tuple[int, int, int], what: str, hint: str) -> int | None:
+        """Rows per band for ``shape`` (N, H, W) to fit the device's free memory; None when
+        the whole frame fits.
+
+        Raises:
+            OutOfMemoryError: not even bands of the smallest height fit.
+        """
+        n, h, w = shape
+        free = per_device.free_memory(self.device)
+        if free is None or n * estimate_memory((h, w)) <= free:
+            return None
+        width = w + 2 * _BORDER
+        whole = n * _WHOLE_BYTES_PER_PIXEL * (h + 2 * _BORDER) * width + _FIXED_BYTES
+        per_row = n * _BYTES_PER_PIXEL * width
+        rows = (int(_BAND_BUDGET * free) - whole) // per_row - 2 * _HALO
+        rows -= rows % _BAND_STEP
+        if rows < _BAND_STEP:
+            check_fits(self.device, whole + per_row * (_BAND_STEP + 2 * _HALO), what, hint)
+            rows = _BAND_STEP  # free memory grew in the meantime
+        return int(rows)
+
+    def _encode(self, x: Tensor, rows: int | None) -> Tensor:
+        """relu4_1 features of ``x`` (a multiple of 8 in size, or the style image), in bands
+        of ``rows`` where given."""
+
+        def encoder(band: Tensor) -> Tensor:
+            features: Tensor = self.encoder(band, [ENCODER_LAYER])[ENCODER_LAYER]
+            return features
+
+        return in_bands(encoder, x, rows=rows, halo=_HALO, scale=Fraction(1, _MULTIPLE))
 
     def stylize(
         self,
@@ -204,8 +252,10 @@ class AdaINStylizer:
 
         Raises:
             InputError: bad images, masks, weights or alpha.
-            OutOfMemoryError: the frame's estimated memory (:func:`estimate_memory`) exceeds what
-                the device has free, or it ran out.
+            OutOfMemoryError: not even the frame in bands of 64 rows fits what the device has
+                free, or it ran out. A frame whose estimated memory (:func:`estimate_memory`)
+                is more than the device has free runs in bands of rows
+                (:mod:`~neuralstyle.methods.row_bands`): the same picture, seam-free.
 
         Shape:
             - content: :math:`(N, 3, H, W)`
@@ -222,9 +272,8 @@ class AdaINStylizer:
         if preserve_colour != "none" and len(images) != len(styles):
             raise InputError("AdaIN: colour preservation needs the style images, not statistics")
         h, w = content.shape[-2:]
-        check_fits(
-            self.device,
-            content.shape[0] * estimate_memory((h, w)),
+        rows = self._band_rows(
+            (content.shape[0], h, w),
             f"AdaIN on a {w}x{h} frame",
             "lower the resolution (render scale), or use the fast method",
         )
@@ -236,7 +285,7 @@ class AdaINStylizer:
                 for s in styles
             ]
             with torch.inference_mode():
-                out = self._decode(content_in, stats, float(alpha), weights, masks)
+                out = self._decode(content_in, stats, float(alpha), weights, masks, rows=rows)
         return finish_colour(out, content, preserve_colour)
 
     __call__ = stylize
@@ -248,6 +297,8 @@ class AdaINStylizer:
         alpha: float,
         weights: list[float],
         masks: Sequence[Tensor] | None,
+        *,
+        rows: int | None,
     ) -> Tensor:
         h, w = content.shape[-2:]
         # reflect padding needs a margin under the side (frames from 16 px)
@@ -256,7 +307,7 @@ class AdaINStylizer:
         sides = (mx, mx + pw, my, my + ph)
         x = pad(content, (mx, mx, my, my), mode="reflect")
         x = pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
-        f = self.encoder(x, [ENCODER_LAYER])[ENCODER_LAYER]
+        f = self._encode(x, rows)
         if masks is None:
             mean = mix([s.mean for s in stats], weights)
             std = mix([s.std for s in stats], weights)
@@ -281,7 +332,11 @@ class AdaINStylizer:
             for r, s in zip(partition(regions), stats, strict=True):
                 t = t + r * adain(f, s.mean.to(f.dtype), s.std.to(f.dtype), 1.0)
             t = alpha * t + (1.0 - alpha) * f
-        out: Tensor = self.decoder(t)
+        del f  # a band's peak without it
+        bands = None if rows is None else rows // _MULTIPLE
+        out = in_bands(
+            self.decoder, t, rows=bands, halo=_HALO // _MULTIPLE, scale=Fraction(_MULTIPLE)
+        )
         return out[:, :, my : my + h, mx : mx + w].clamp(0.0, 1.0)
 
 
