@@ -80,6 +80,12 @@ def test_the_commands_keep_freed_memory_and_the_frames_keep_their_bits(
     check += "p.set_defaults(run=lambda a: 0); run_command(p, []); print(f.kept())"
     assert _python("-c", check).stdout.strip() == "True"
     assert _python("-c", check, NEURALSTYLE_KEEP_MEMORY="0").stdout.strip() == "False"
+    # a farm task's or a Dask worker's render process
+    serve = "import os, threading; from multiprocessing.connection import Pipe; "
+    serve += "from neuralstyle.farm import task_process as t; from neuralstyle.engine import "
+    serve += "freed_memory as f; a, b = Pipe(); threading.Thread(target=t._serve, args=(b,), "
+    serve += "daemon=True).start(); print(a.recv()[0], f.kept()); a.send(('exit',))"
+    assert _python("-c", serve).stdout.split() == ["ready", "True"]
 
 
 def test_a_bad_setting_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,8 @@ The bits are the same (tests/test_freed_memory.py).
 
 It changes the whole process's allocator, and the memory a process once held stays held until
 it ends, so it is on only in processes neuralstyle owns: the ``neuralstyle`` and
-``python -m neuralstyle.farm`` commands (:func:`neuralstyle.command.run_command`). Inside a
+``python -m neuralstyle.farm`` commands (:func:`neuralstyle.command.run_command`) and the render
+processes that farm tasks and Dask workers start (:mod:`neuralstyle.farm.task_process`). Inside a
 host, or a Python program that calls the API, it is on only where asked for, by
 ``NEURALSTYLE_KEEP_MEMORY=1`` (read at the engine's first render,
 :func:`neuralstyle.engine.determinism.ensure`); ``NEURALSTYLE_KEEP_MEMORY=0`` keeps it off in

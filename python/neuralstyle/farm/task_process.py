@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import neuralstyle
-from neuralstyle.engine import determinism
+from neuralstyle.engine import determinism, freed_memory
 from neuralstyle.errors import DeviceError, NeuralStyleError
 from neuralstyle.farm.environment import prepare
 
@@ -210,6 +210,8 @@ def _serve(conn: Connection) -> None:
 
     try:
         determinism.ensure()
+        if freed_memory.requested(default=True):  # a render process is ours alone
+            freed_memory.keep_freed_memory()
     except NeuralStyleError as exc:
         conn.send(("error", exc))
         return
