@@ -185,3 +185,20 @@ def test_compile_command_reports_an_up_to_date_package(network: BuiltinStyles) -
     assert line.startswith("builtin: up to date") and line.endswith(".pt2")
     difference = float(line.split("max difference to eager ")[1].split(":")[0])
     assert difference <= TOLERANCE
+
+
+def test_a_process_leaves_no_unpacked_package_behind(tmp_path: Path) -> None:
+    """torch unpacks a package into ``$TMPDIR/aotinductor_*`` and removes it only when its
+    loader is destroyed: the loaders are let go at exit, so nothing stays behind."""
+    script = (
+        "import os, torch; from neuralstyle.methods.builtin import BuiltinStyles; "
+        "net = BuiltinStyles('cpu'); assert net.compiled; "
+        "print(sorted(os.listdir(os.environ['TMPDIR'])))"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT / "python")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "aotinductor_" in done.stdout  # unpacked while the process ran
+    assert not list(tmp_path.glob("aotinductor_*"))

@@ -302,3 +302,20 @@ def test_abort_stops_the_render_and_leaves_no_frame(runs: driver.Runs) -> None:
         assert frame["progress"]["ends"] == 1
         assert "RenderAbortedError" in frame["persistent"]["text"]
         assert not result.frame_path("frame", time).exists()
+
+
+def test_the_host_process_leaves_no_unpacked_network_behind(
+    built: driver.Built, plate: np.ndarray, tmp_path: Path
+) -> None:
+    """torch unpacks a compiled network into ``$TMPDIR/aotinductor_*`` and removes it only with
+    its loader; the plugin's Python is never finalised, so unloading the plugin lets the
+    networks go (kOfxActionUnload purges the engine's caches)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = driver.run(
+        built, tmp_path / "work", {1: plate}, params={"style": "mosaic"},
+        env={"TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert result.returncode == driver.EXIT_OK, result.describe()
+    assert result.frame(1)["ok"]
+    assert not list(scratch.glob("aotinductor_*"))

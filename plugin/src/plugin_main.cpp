@@ -57,7 +57,12 @@ OfxStatus dispatch(const char *action, OfxImageEffectHandle effect, OfxPropertyS
                    OfxPropertySetHandle out_args) {
   if (is(action, kOfxActionLoad)) return fetch_suites();
   if (!suites().property) return kOfxStatErrMissingHostFeature;  // not loaded
-  if (is(action, kOfxActionUnload)) return kOfxStatOK;           // Python stays: never finalised
+  if (is(action, kOfxActionUnload)) {
+    // Python stays (never finalised), but the networks go: torch removes the folder it unpacked
+    // a compiled network into (/tmp/aotinductor_*) only when its loader is destroyed.
+    engine::purge_caches();
+    return kOfxStatOK;
+  }
   if (is(action, kOfxActionDescribe)) return describe(effect, kIdentity, kCapabilities);
   if (is(action, kOfxImageEffectActionDescribeInContext)) {
     return describe_in_context(effect, in_args, kCapabilities);
