@@ -55,6 +55,9 @@ RUNS: dict[str, dict[str, Any]] = {
     "network-150": {"steps": 150},
     "adversarial-150": {"steps": 150, "adversarial": None},
     "stability-150": {"steps": 150, "stability": None},
+    # the style weight: 5 (the default) left the drafts short of fast's style distance
+    "network-150-sw25": {"steps": 150, "style_weight": 25.0},
+    "network-400": {"steps": 400},
 }
 
 
@@ -121,6 +124,7 @@ EVAL_FRAMES = (1, 125, 250)  # of bikes.mp4, held out
 SHEET_COLUMNS = (
     "content", "fast", "builtin-row", "network", "network@fast-ssim", "bank",
     "network-150", "network-150@fast-ssim", "adversarial-150", "stability-150",
+    "network-150-sw25", "network-150-sw25@fast-ssim", "network-400", "network-400@fast-ssim",
 )  # fmt: skip
 
 
@@ -242,20 +246,23 @@ def _speed(trained: Path, repeats: int = 5) -> dict[str, Any]:
 
 
 def _sheet(rows: dict[str, dict[str, np.ndarray]], painting_rgb: np.ndarray, out: Path) -> None:
-    """Rows: the evaluation images; columns: :data:`SHEET_COLUMNS`, the painting first."""
+    """Rows: the evaluation images; columns: the painting, then :data:`SHEET_COLUMNS`."""
     from PIL import Image, ImageDraw
 
     tile = 160
     names = list(next(iter(rows.values())))
     columns = ["painting", *[c for c in SHEET_COLUMNS if c in rows]]
-    sheet = Image.new("RGB", (tile * len(columns), 16 + tile * len(names)), "white")
+    heights = [_resize(rows["content"][n], tile).shape[0] for n in names]
+    sheet = Image.new("RGB", (tile * len(columns), 16 + sum(heights)), "white")
     draw = ImageDraw.Draw(sheet)
     for j, column in enumerate(columns):
         draw.text((j * tile + 4, 2), column, fill="black")
-        for i, name in enumerate(names):
+        top = 16
+        for name, height in zip(names, heights, strict=True):
             rgb = painting_rgb if column == "painting" else rows[column][name]
-            im = Image.fromarray(_resize(np.asarray(rgb), tile))
-            sheet.paste(im, (j * tile, 16 + i * tile))
+            im = Image.fromarray(_resize(np.asarray(rgb), tile)).crop((0, 0, tile, height))
+            sheet.paste(im, (j * tile, top))
+            top += height
     sheet.save(out, optimize=True)
 
 
@@ -295,13 +302,14 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         }
         print(name, {k: quality[name][k] for k in ("ssim", "style_distance")}, flush=True)
     # the longest whole network that ran: the default draft, else the 150-step one
-    whole = next((n for n in ("network", "network-150") if n in files), None)
-    if whole is not None:
-        strength, outs, sc = _matched_strength(
-            files[whole], contents, painting_rgb, quality["fast"]["ssim"]
-        )
-        rows[f"{whole}@fast-ssim"] = outs
-        quality[f"{whole}@fast-ssim"] = {"strength": strength, **sc}
+    whole = next((n for n in ("network", "network-400", "network-150") if n in files), None)
+    for name in (whole, "network-150-sw25"):
+        if name is not None and name in files:
+            strength, outs, sc = _matched_strength(
+                files[name], contents, painting_rgb, quality["fast"]["ssim"]
+            )
+            rows[f"{name}@fast-ssim"] = outs
+            quality[f"{name}@fast-ssim"] = {"strength": strength, **sc}
     (bikes,) = (c for c in CLIPS if c.name == "bikes")
     clip = [
         _resize(f, args.size) for f in clip_frames(bikes, tuple(range(1, args.clip_frames + 1)))

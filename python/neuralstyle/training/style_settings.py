@@ -1,10 +1,9 @@
 """The settings of one ``neuralstyle train`` run: every number that shapes the result.
 
 They go into the checkpoint's JSON (a resumed run must have the same ones), the trained file's
-metadata and the benchmark records. The defaults are the CPU draft measured in
-benchmarks/RESULTS.md (bm_train): 256 px crops, batch 2; a whole network starts from the
-built-in network's convolutions (fine-tuning, not hours from scratch) and a bank style trains
-only its own scale and shift rows.
+metadata and the benchmark records. The defaults are a CPU draft: 256 px crops, batch 2; a whole
+network starts from the built-in network's weights (fine-tuning, not hours from scratch) and a
+bank style trains only its own scale and shift rows.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ __all__ = ["Mode", "TrainSettings", "default_steps"]
 
 Mode = Literal["network", "bank"]
 
-#: Steps of the defaults per mode: the measured CPU drafts (bm_train) fit 30 and 10 minutes.
+#: Steps of the defaults per mode, from a step's measured 1.0 s on 2 free cores at 256 px:
+#: about 17 and 5 minutes (benchmarks/RESULTS.md, bm_train: whether they are enough).
 _DEFAULT_STEPS: dict[str, int] = {"network": 1000, "bank": 300}
 
 
