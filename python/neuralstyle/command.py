@@ -54,8 +54,7 @@ def run_command(
     ``NEURALSTYLE_KEEP_MEMORY=0`` (:mod:`neuralstyle.engine.freed_memory`).
     """
     try:
-        if freed_memory.requested(default=True):
-            freed_memory.keep_freed_memory()
+        freed_memory.apply(default=True)
         words = sys.argv[1:] if argv is None else list(argv)
         args = parser.parse_args(words if prepare is None else prepare(words))
         status: int = args.run(args)

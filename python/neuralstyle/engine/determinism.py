@@ -59,8 +59,7 @@ def ensure() -> str:
         if profile not in PROFILES:
             raise InputError(f"{ENV_PROFILE} must be one of {', '.join(PROFILES)}, got {profile!r}")
         _apply(profile, _threads())
-        if freed_memory.requested(default=False):  # a host's or a program's process: asked for
-            freed_memory.keep_freed_memory()
+        freed_memory.apply(default=False)  # a host's or a program's process: where asked for
         _applied["profile"] = profile
         return profile
 

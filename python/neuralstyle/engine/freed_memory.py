@@ -30,7 +30,7 @@ import threading
 
 from neuralstyle.errors import InputError
 
-__all__ = ["ENV", "keep_freed_memory", "kept", "requested"]
+__all__ = ["ENV", "apply", "keep_freed_memory", "kept", "requested"]
 
 ENV = "NEURALSTYLE_KEEP_MEMORY"
 
@@ -56,6 +56,16 @@ def requested(default: bool) -> bool:
     if text not in ("0", "1"):
         raise InputError(f"{ENV} must be 0 or 1, got {text!r}")
     return text == "1"
+
+
+def apply(default: bool) -> bool:
+    """Keep freed memory where ``NEURALSTYLE_KEEP_MEMORY`` asks for it, ``default`` where it is
+    unset (True in processes neuralstyle owns); return whether it is in effect.
+
+    Raises:
+        InputError: a value other than 0 or 1.
+    """
+    return keep_freed_memory() if requested(default) else kept()
 
 
 def keep_freed_memory() -> bool:

@@ -10,8 +10,6 @@ how stroke scale moves its working size.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +22,7 @@ from neuralstyle.engine.methods import method_for
 from neuralstyle.engine.request import StyleRequest
 from neuralstyle.engine.style_source import StyleImage, TrainedFile
 from neuralstyle.errors import InputError
+from neuralstyle.recent import Recent
 
 if TYPE_CHECKING:
     from neuralstyle.controls.scale import RenderScale
@@ -39,28 +38,17 @@ _T = TypeVar("_T")
 # process: a shot renders frame after frame with one style, through the node (one Stylist per
 # instance) as through the API, the CLI and the farm (one per frame). A few entries: a style is
 # a few MB at 4K.
-_CACHE_SIZE = 8
-_cache: OrderedDict[Hashable, Any] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: Recent[Any] = Recent(8)
 
 
 def _cached(key: Hashable, make: Callable[[], _T]) -> _T:
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]  # type: ignore[no-any-return]
-    value = make()  # outside the lock: encoding a style takes a while
-    with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    value: _T = _cache.get_or_make(key, make)
     return value
 
 
 def clear_cache() -> None:
     """Drop the cached style images and statistics (for ``purge_caches``)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 class Stylist:

@@ -210,8 +210,7 @@ def _serve(conn: Connection) -> None:
 
     try:
         determinism.ensure()
-        if freed_memory.requested(default=True):  # a render process is ours alone
-            freed_memory.keep_freed_memory()
+        freed_memory.apply(default=True)  # a render process is ours alone
     except NeuralStyleError as exc:
         conn.send(("error", exc))
         return

@@ -211,7 +211,7 @@ class AdaINStylizer:
         rows -= rows % _BAND_STEP
         if rows < _BAND_STEP:
             check_fits(self.device, whole + per_row * (_BAND_STEP + 2 * _HALO), what, hint)
-            rows = _BAND_STEP  # free memory grew in the meantime
+            rows = _BAND_STEP  # fits the free memory, though not the planned share of it
         return int(rows)
 
     def _encode(self, x: Tensor, rows: int | None) -> Tensor:

@@ -9,8 +9,6 @@ device (a farm process loads each once).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -21,6 +19,7 @@ from neuralstyle.methods.per_device import out_of_memory, usable_device
 from neuralstyle.models.cin_net import MULTIPLE, CINNet
 from neuralstyle.models.compiled import Compilable, CompiledOrEager, image_network
 from neuralstyle.models.trained_style import TrainedStyle, load_trained_style
+from neuralstyle.recent import Recent
 from neuralstyle.tensor_words import dtype_name
 
 __all__ = ["TrainedNetwork", "clear_cache", "compilable", "load_trained", "network"]
@@ -71,8 +70,7 @@ def compilable(net: CINNet) -> Compilable:
     return image_network("trained", net, torch.ones(1), MULTIPLE, code)
 
 
-_loaded: OrderedDict[tuple[str, str], TrainedNetwork] = OrderedDict()
-_lock = threading.Lock()
+_loaded: Recent[TrainedNetwork] = Recent(_CACHE_SIZE)
 
 
 def load_trained(key: str, path: str | Path, device: torch.device | str) -> TrainedNetwork:
@@ -84,20 +82,12 @@ def load_trained(key: str, path: str | Path, device: torch.device | str) -> Trai
         DeviceError: CUDA asked for but absent.
     """
     dev = usable_device(device)
-    slot = (key, str(dev))
-    with _lock:
-        if slot in _loaded:
-            _loaded.move_to_end(slot)
-            return _loaded[slot]
-    model = TrainedNetwork(load_trained_style(path), dev)  # outside the lock: it may compile
-    with _lock:
-        _loaded[slot] = model
-        while len(_loaded) > _CACHE_SIZE:
-            _loaded.popitem(last=False)
-    return model
+    # made outside the cache's lock: it may compile
+    return _loaded.get_or_make(
+        (key, str(dev)), lambda: TrainedNetwork(load_trained_style(path), dev)
+    )
 
 
 def clear_cache() -> None:
     """Drop every loaded trained network (for ``purge_caches``)."""
-    with _lock:
-        _loaded.clear()
+    _loaded.clear()

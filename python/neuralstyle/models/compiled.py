@@ -33,7 +33,6 @@ the same bits, and a node that renders uncompiled says so in a warning.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -44,7 +43,6 @@ import platform
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +82,6 @@ _ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "
 
 _log = logging.getLogger(__name__)
 _warned: set[str] = set()
-_loaded: weakref.WeakSet[CompiledNetwork] = weakref.WeakSet()  # unloaded at exit
 
 
 @dataclass(frozen=True)
@@ -166,23 +163,15 @@ class CompiledNetwork:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._loader: Any = torch._C._aoti.AOTIModelPackageLoader(str(path), "model", False, 1, -1)
+        # torch's loader unpacks the package into $TMPDIR/aotinductor_* (2.8 MB) and removes it
+        # when destroyed: at a Python process's exit, and in a host when the plugin unloads
+        # (it purges the engine's caches; its Python is never finalised).
+        self._loader = torch._C._aoti.AOTIModelPackageLoader(str(path), "model", False, 1, -1)
         self._lock = threading.Lock()  # one runner: host render threads take turns
-        atexit.unregister(_unload_all)  # registered once, however many networks load
-        atexit.register(_unload_all)
-        _loaded.add(self)
-
-    def unload(self) -> None:
-        """Let torch's loader go: it removes the folder it unpacked the package into
-        (``$TMPDIR/aotinductor_*``, 2.8 MB) only when destroyed. Calls after this fail."""
-        with self._lock:
-            self._loader = None
 
     def __call__(self, *inputs: Tensor) -> Tensor:
         try:
             with self._lock:
-                if self._loader is None:
-                    raise RuntimeError(f"the compiled network {self.path.name} was unloaded")
                 outputs = self._loader.boxed_run(list(inputs))
         except RuntimeError as exc:
             if "memory" in str(exc).lower():  # the C++ allocator's failure, as torch says it
@@ -190,14 +179,6 @@ class CompiledNetwork:
             raise
         out: Tensor = outputs[0]
         return out
-
-
-def _unload_all() -> None:
-    """At exit: Python's shutdown does not destroy the loaders a process still holds, and each
-    process left its unpacked package behind in ``/tmp`` (371 folders, 1 GB, after a day of
-    tests and farm renders here)."""
-    for network in list(_loaded):
-        network.unload()
 
 
 def policy() -> str:

