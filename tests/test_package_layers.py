@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "python" / "neuralstyle"
 
 #: Bottom to top; a module belongs to the longest prefix that names it.
 LAYERS = [
-    ["errors", "tensor_words", "pixel_encoding", "cache", "params.table", "params.checks",
+    ["errors", "tensor_words", "pixel_encoding", "cache", "recent", "params.table", "params.checks",
      "testing", "io"],
     ["ops", "models", "losses"],
     ["methods", "controls", "temporal"],
