@@ -147,3 +147,17 @@ def test_large_frames_steady_through_the_shrunk_flow_to_the_same_bits_with_any_c
 
     # 0.47x measured: pixel-sized noise, whose mean's detail keep_detail scales back up
     assert flicker(outs) < 0.6 * flicker(styled)
+
+
+def test_a_frames_key_sees_every_value_of_both_halves() -> None:
+    from neuralstyle.temporal.frame_cache import content_key
+
+    frame = np.random.default_rng(5).random((600, 1100, 4), dtype=np.float32)  # hashed in halves
+    key = content_key(frame, settings={"style": "mosaic"})
+    assert content_key(frame.copy(), settings={"style": "mosaic"}) == key
+    for y, x in ((0, 0), (299, 1099), (300, 0), (599, 1099)):
+        changed = frame.copy()
+        changed[y, x, 3] = np.nextafter(changed[y, x, 3], np.float32(2))
+        assert content_key(changed, settings={"style": "mosaic"}) != key
+    assert content_key(frame, settings={"style": "udnie"}) != key
+    assert content_key(frame[:, :, :3]) != content_key(np.ascontiguousarray(frame[:, :, :3])[::-1])

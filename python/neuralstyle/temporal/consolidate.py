@@ -37,7 +37,8 @@ import torch.nn.functional as F  # noqa: N812  # torch's own spelling
 
 from neuralstyle.errors import InputError
 from neuralstyle.pixel_encoding import srgb_encode
-from neuralstyle.temporal.flow import Flow, baseline_opencv, shrink_factor
+from neuralstyle.temporal.baseline_cv import baseline_opencv, side_by_side
+from neuralstyle.temporal.flow import Flow, shrink_factor
 from neuralstyle.temporal.warp import remap
 
 __all__ = ["Neighbour", "consolidate", "display_for_flow", "keep_detail", "temporal_weight"]
@@ -47,7 +48,8 @@ __all__ = ["Neighbour", "consolidate", "display_for_flow", "keep_detail", "tempo
 #: Three 3x3 box passes: a Gaussian of sigma 1.41 (:func:`_blur`).
 DETAIL_SIGMA = 2.0**0.5
 #: Detail energies are compared over neighbourhoods this much coarser (area-averaged, then three
-#: 3x3 box passes, then bilinear back: about a Gaussian of 6 px, at a sixteenth of the pixels).
+#: 3x3 box passes: about a Gaussian of 6 px, at a sixteenth of the pixels); the gain is taken
+#: there and brought back bilinearly.
 ENERGY_SCALE = 4
 #: At most this gain: a mean of five unrelated patterns has about 1/sqrt(5) of their amplitude.
 MAX_GAIN = 3.0
@@ -131,23 +133,24 @@ def consolidate(
     h, w = own.shape[:2]
     # Interleaved (H, W, C) throughout, as the pixels come: torch's in-place arithmetic on
     # numpy's memory (two threads), OpenCV's remap and blur, and no planar copies.
-    centre = np.array(own[..., :3], dtype=np.float32)
-    total = torch.from_numpy(centre.copy())
-    weight = torch.ones(h, w, 1)
+    pixels = torch.from_numpy(own)
+    centre = pixels[..., :3].to(torch.float32, memory_format=torch.contiguous_format, copy=True)
+    total, weight = torch.empty_like(centre), torch.ones(h, w, 1)
     moved = np.empty((h, w, own.shape[2]), dtype=np.float32)  # one for every neighbour
     for n in neighbours:
         flow = n.flow.resized(h, w)
         warped = torch.from_numpy(remap(_float32(n.styled), flow.vectors, out=moved))[..., :3]
         trust = torch.from_numpy(flow.confidence)[..., None] * temporal_weight(n.offset, radius)
-        total.addcmul_(warped, trust)
+        torch.addcmul(total if n is not neighbours[0] else centre, warped, trust, out=total)
         weight += trust
-    steady = keep_detail(total.div_(weight).numpy(), centre)
-    values = torch.from_numpy(centre).lerp_(torch.from_numpy(steady), amount)
+    steady = keep_detail(total.div_(weight).numpy(), centre.numpy())
+    values = centre.lerp_(torch.from_numpy(steady), amount)
     if own.dtype.kind in "ui":
         values = values.round_().clamp_(0, np.iinfo(own.dtype).max)
     out = np.empty_like(own)
-    out[..., 3:] = own[..., 3:]
-    torch.from_numpy(out)[..., :3].copy_(values)  # converts to out's type
+    result = torch.from_numpy(out)
+    result[..., 3:].copy_(pixels[..., 3:])
+    result[..., :3].copy_(values)  # converts to out's type
     if keep is not None:
         np.copyto(out, own, where=keep[..., None])
     return out
@@ -160,29 +163,36 @@ def keep_detail(mean: np.ndarray, own: np.ndarray) -> np.ndarray:
         - mean, own: :math:`(H, W, C)` float32
         - output: same as ``mean``
     """
-    base = torch.from_numpy(_blur(mean))
-    detail = torch.from_numpy(mean) - base
-    own_detail = torch.from_numpy(own) - torch.from_numpy(_blur(own))
     size = mean.shape[:2]
 
     def energy(d: torch.Tensor) -> torch.Tensor:
         # a sum over the channels: the gain is a ratio of two energies alike
-        e = d.square().sum(dim=-1)[None, None]
+        e = torch.linalg.vecdot(d, d)[None, None]
         coarse = F.avg_pool2d(e, ENERGY_SCALE, ceil_mode=True) if min(size) > ENERGY_SCALE else e
-        smooth = torch.from_numpy(_blur(coarse[0, 0].numpy()))[None, None]
-        return F.interpolate(smooth, size=size, mode="bilinear", align_corners=False)[0, 0]
+        return torch.from_numpy(_blur(coarse[0, 0].numpy()))
 
-    gain = energy(own_detail).div_(energy(detail).clamp_min_(1e-12)).sqrt_().clamp_(1.0, MAX_GAIN)
-    return base.addcmul_(detail, gain[..., None]).numpy()
+    with baseline_opencv():
+        # the two blurs side by side: OpenCV's box filter runs on one core
+        blurred, own_blurred = side_by_side(_blur, (mean,), (own,))
+        base = torch.from_numpy(blurred)
+        detail = torch.from_numpy(mean) - base
+        own_detail = torch.sub(torch.from_numpy(own), torch.from_numpy(own_blurred))
+        ratio = energy(own_detail).div_(energy(detail).clamp_min_(1e-12))
+    # The gain where the energies are (coarse), brought up once; bilinear weights keep it
+    # within [1, MAX_GAIN].
+    gain = ratio.sqrt_().clamp_(1.0, MAX_GAIN)[None, None]
+    if gain.shape[-2:] != size:
+        gain = F.interpolate(gain, size=size, mode="bilinear", align_corners=False)
+    return base.addcmul_(detail, gain[0, 0, ..., None]).numpy()
 
 
 def _blur(x: np.ndarray) -> np.ndarray:
-    """Three 3x3 box passes, edges reflected (:data:`DETAIL_SIGMA`), by OpenCV's baseline code,
-    between two buffers: 12-17 ms for a 1080p frame against 81 ms for torch's ``avg_pool2d``
-    here (to 2e-7 the same values), with the same bits under every CPU-dispatch setting tried,
-    as the flow (:func:`~neuralstyle.temporal.flow.baseline_opencv`). (One separable pass of
-    the 7-tap kernel took half the time, but its multithreaded baseline code gave other bits
-    from run to run.)
+    """Three 3x3 box passes, edges reflected (:data:`DETAIL_SIGMA`), by OpenCV's baseline code
+    (inside a :func:`~neuralstyle.temporal.baseline_cv.baseline_opencv` block), between two
+    buffers: 21 ms for a 1080p RGB frame against 81 ms for torch's ``avg_pool2d`` here (to 2e-7
+    the same values), with the same bits under every CPU-dispatch setting tried, as the flow.
+    (One separable pass of the 7-tap kernel took half the time, but its multithreaded baseline
+    code gave other bits from run to run.)
 
     Shape:
         - x: :math:`(H, W, C)` or :math:`(H, W)` float32; returns the same
@@ -190,9 +200,8 @@ def _blur(x: np.ndarray) -> np.ndarray:
     if min(x.shape[:2]) < 2:  # nothing to reflect
         return x.copy()
     a, b = np.empty_like(x), np.empty_like(x)
-    with baseline_opencv():
-        for src, dst in ((np.ascontiguousarray(x), a), (a, b), (b, a)):
-            cv2.blur(src, (3, 3), dst=dst, borderType=cv2.BORDER_REFLECT_101)
+    for src, dst in ((np.ascontiguousarray(x), a), (a, b), (b, a)):
+        cv2.blur(src, (3, 3), dst=dst, borderType=cv2.BORDER_REFLECT_101)
     return a
 
 

@@ -66,32 +66,30 @@ and for any ``cv2.setNumThreads`` (measured 1, 2, 4, 8, 16 threads), but with Op
 code on, the bits depend on the CPU: with AVX2 dispatch switched off (``OPENCV_CPU_DISABLE``), or
 Intel IPP's SSE4.2 variant in place of its AVX-512 one (``OPENCV_IPP``), the flow changed.
 :func:`flow_between` therefore turns ``cv2.setUseOptimized`` off around the call (restoring it
-after, under a lock so two threads cannot interleave the switch), which runs the wheel's baseline
-code: the same bits under every ``OPENCV_CPU_DISABLE`` / ``OPENCV_IPP`` setting tried, so on every
-x86-64 machine with the same OpenCV wheel. It costs DIS no measurable time (the table is measured
-with it). The check is float32 numpy elementwise arithmetic and OpenCV's baseline remap, exact
-on any CPU: the whole :class:`Flow` hashed the same with numpy's ``NPY_DISABLE_CPU_FEATURES``
-switching AVX-512, AVX2 and FMA off, and with ``OPENCV_CPU_DISABLE`` down to SSE3. Other
-architectures (aarch64) run other code and may give other bits.
+after, under a lock so two threads cannot interleave the switch, and in every thread that works for
+it: :mod:`neuralstyle.temporal.baseline_cv`), which runs the wheel's baseline code: the same bits
+under every ``OPENCV_CPU_DISABLE`` / ``OPENCV_IPP`` setting tried, so on every x86-64 machine with
+the same OpenCV wheel. It costs DIS no measurable time (the table is measured with it). The check is
+float32 numpy elementwise arithmetic and OpenCV's baseline remap, exact on any CPU: the whole
+:class:`Flow` hashed the same with numpy's ``NPY_DISABLE_CPU_FEATURES`` switching AVX-512, AVX2 and
+FMA off, and with ``OPENCV_CPU_DISABLE`` down to SSE3. Other architectures (aarch64) run other code
+and may give other bits.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from neuralstyle.errors import InputError
+from neuralstyle.temporal.baseline_cv import baseline_opencv, side_by_side
 
 __all__ = [
     "CONSOLIDATION_SIDE",
     "PRESETS",
     "Flow",
-    "baseline_opencv",
     "compose",
     "flow_between",
     "flows_both_ways",
@@ -116,9 +114,6 @@ CONSOLIDATION_SIDE = 1024
 _MARGIN = 2
 #: Largest luma difference, in 8-bit levels, between a pixel and the point it maps to.
 _LUMA_TOLERANCE = 40
-
-# setUseOptimized is process-wide: one flow at a time switches it (DIS itself runs multithreaded).
-_OPENCV_SWITCH = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -161,19 +156,6 @@ def shrink_factor(height: int, width: int) -> int:
     return max(1, -(-max(height, width) // CONSOLIDATION_SIDE))
 
 
-@contextlib.contextmanager
-def baseline_opencv() -> Iterator[None]:
-    """OpenCV's unoptimised code inside the block (module docstring, "Determinism"), one thread
-    of ours at a time: the switch is process-wide."""
-    with _OPENCV_SWITCH:
-        optimised = cv2.useOptimized()
-        cv2.setUseOptimized(False)
-        try:
-            yield
-        finally:
-            cv2.setUseOptimized(optimised)
-
-
 def _grey(name: str, image: object) -> np.ndarray:
     """Rec. 601 luma as uint8, in integer arithmetic (OpenCV's weights), so it is exact anywhere."""
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
@@ -204,11 +186,9 @@ def _dis(target: np.ndarray, source: np.ndarray, preset: str) -> np.ndarray:
 
 def _sample(planes: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Bilinear samples of (H, W, C) float32 planes at (H, W) points inside them, by OpenCV's
-    baseline remap (positions rounded to 1/32 px; the same bits on any x86-64 CPU, as DIS):
-    a fifth of the time of the same samples in numpy (24 ms at 540p)."""
-    with baseline_opencv():
-        out = cv2.remap(planes, cv2.merge([px, py]), None, cv2.INTER_LINEAR)
-    return np.asarray(out)
+    remap (positions rounded to 1/32 px), inside a :func:`baseline_opencv` block: a fifth of
+    the time of the same samples in numpy (24 ms at 540p)."""
+    return np.asarray(cv2.remap(planes, cv2.merge([px, py]), None, cv2.INTER_LINEAR))
 
 
 def _confidence(
@@ -216,7 +196,7 @@ def _confidence(
 ) -> np.ndarray:
     """The checks of the module docstring on (H, W, 2) flows and (H, W) uint8 luma, at least 2x2:
     1 where ``forward`` (target -> source) agrees with ``backward``, off motion boundaries, where
-    the luma matches, landing inside."""
+    the luma matches, landing inside. Inside a :func:`baseline_opencv` block."""
     h, w = forward.shape[:2]
     u, v = forward[..., 0], forward[..., 1]
     px = np.arange(w, dtype=np.float32)[None, :] + u
@@ -321,10 +301,11 @@ def compose(first: Flow, second: Flow) -> Flow:
 
 
 def _luma_flows(a: np.ndarray, b: np.ndarray, preset: str) -> tuple[Flow, Flow]:
-    """Both flows of two (H, W) uint8 lumas, checked."""
+    """Both flows of two (H, W) uint8 lumas, checked (the two checks side by side: numpy's
+    arithmetic runs on one core)."""
     with baseline_opencv():
         forward, backward = _dis(a, b, preset), _dis(b, a, preset)
-    return (
-        Flow(forward, _confidence(forward, backward, a, b)),
-        Flow(backward, _confidence(backward, forward, b, a)),
-    )
+        there, back = side_by_side(
+            _confidence, (forward, backward, a, b), (backward, forward, b, a)
+        )
+    return Flow(forward, there), Flow(backward, back)

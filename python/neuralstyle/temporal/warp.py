@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.nn.functional import grid_sample
 
 from neuralstyle.errors import InputError
-from neuralstyle.temporal.flow import baseline_opencv
+from neuralstyle.temporal.baseline_cv import baseline_opencv
 from neuralstyle.tensor_words import describe
 
 __all__ = ["inside", "remap", "warp", "warp_inside"]
