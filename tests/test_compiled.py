@@ -202,3 +202,49 @@ def test_a_process_leaves_no_unpacked_package_behind(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "aotinductor_" in done.stdout  # unpacked while the process ran
     assert not list(tmp_path.glob("aotinductor_*"))
+
+
+def _trained_network(seed: int) -> torch.nn.Module:
+    from neuralstyle.models.cin_net import CINNet
+
+    net = CINNet(num_styles=1)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=generator))
+    return net.eval().requires_grad_(False)
+
+
+def test_trained_styles_share_one_package_and_paint_with_their_own_weights() -> None:
+    from neuralstyle.methods import trained
+
+    nets = [_trained_network(seed) for seed in (1, 2)]
+    specs = [trained.compilable(net) for net in nets]
+    assert compiled.package_path(specs[0]) == compiled.package_path(specs[1])
+    assert compiled.package_path(specs[0]).is_file(), "setup's `neuralstyle compile` builds it"
+    image = torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(7))
+    outs = []
+    for net, spec in zip(nets, specs, strict=True):
+        run = compiled.CompiledOrEager(spec, torch.device("cpu"))
+        assert run.compiled
+        with torch.inference_mode():
+            out, eager = run(image, torch.ones(1)), net(image, torch.ones(1))
+        assert float((out - eager).abs().max()) <= TOLERANCE
+        outs.append(out)
+    assert float((outs[0] - outs[1]).abs().max()) > 0.05  # each painted with its own weights
+
+
+def test_weights_the_shared_package_paints_otherwise_run_eager(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from neuralstyle.methods import trained
+
+    monkeypatch.setattr(compiled, "WEIGHTS_TOLERANCE", -1.0)  # every difference is too large
+    net = _trained_network(3)
+    with caplog.at_level(logging.WARNING, logger=compiled.__name__):
+        run = compiled.CompiledOrEager(trained.compilable(net), torch.device("cpu"))
+    assert not run.compiled
+    assert "trained network runs uncompiled" in caplog.text
+    image = torch.rand(1, 3, 20, 24)
+    with torch.inference_mode():
+        assert torch.equal(run(image, torch.ones(1)), net(image, torch.ones(1)))

@@ -35,13 +35,6 @@ def painting() -> np.ndarray:
     return (rgb * 255 + 0.5).astype(np.uint8)
 
 
-@pytest.fixture(autouse=True)
-def _eager(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A trained file compiles a package of its own on first use (a minute): the tests render
-    # eager; tests/test_compiled.py holds compiled against eager for the same network code.
-    monkeypatch.setenv("NEURALSTYLE_COMPILE", "off")
-
-
 def _trainer(painting: np.ndarray, work: Path, **kw: object) -> StyleTrainer:
     return StyleTrainer(painting, TrainSettings(**{**TINY, **kw}), work)  # type: ignore[arg-type]
 
@@ -134,6 +127,10 @@ def test_the_file_is_a_style_for_the_api_and_the_cli(
     assert out.shape == image.shape and out.dtype == np.uint8
     np.testing.assert_array_equal(out, again)
     assert np.abs(out.astype(int) - image).mean() > 5  # it paints
+    from neuralstyle.methods.trained import load_trained
+
+    # compiled from its first frame: its weights in the package every trained style shares
+    assert load_trained(str(trained), trained, "cpu").compiled
     half = neuralstyle.stylize(image, style=str(trained), strength=0.0)
     np.testing.assert_array_equal(half, image)
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
@@ -218,10 +215,7 @@ def test_the_node_renders_the_file(trained: Path, photo: np.ndarray, built: obje
     rgb = (photo[:40, :56].astype(np.float32) / 255.0) ** 2.2
     plate = np.concatenate([rgb, np.ones((*rgb.shape[:2], 1), np.float32)], axis=-1)
     params = {"method": "Trained network", "styleFile": trained, "strength": 0.8}
-    result = driver.run(
-        built, trained.parent / "node", {1: plate}, params=params,  # type: ignore[arg-type]
-        env={"NEURALSTYLE_COMPILE": "off"},
-    )  # fmt: skip
+    result = driver.run(built, trained.parent / "node", {1: plate}, params=params)  # type: ignore[arg-type]
     assert result.returncode == driver.EXIT_OK, result.describe()
     expected = neuralstyle.stylize(plate, style=str(trained), strength=0.8, device="cpu")
     np.testing.assert_array_equal(result.output(1), expected)
@@ -234,8 +228,7 @@ def test_the_farm_renders_the_file(trained: Path, tmp_path: Path) -> None:
 
     pattern = make_sequence(tmp_path / "plate", [1, 2])
     done = render([pattern, "-o", str(tmp_path / "o/s.####.exr"), "--frames", "1-2",
-                   "--style", str(trained), "--strength", "0.7", "--device", "cpu"],
-                  env={"NEURALSTYLE_COMPILE": "off"})  # fmt: skip
+                   "--style", str(trained), "--strength", "0.7", "--device", "cpu"])  # fmt: skip
     assert done.returncode == 0, done.stderr
     params = json.loads(str(read_header(tmp_path / "o/s.0002.exr")["neuralstyle:params"]))
     assert params["style"] == str(trained)

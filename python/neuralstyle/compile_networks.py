@@ -1,9 +1,10 @@
 """``neuralstyle compile``: build this machine's compiled networks now, not at the first render.
 
 ``scripts/setup.sh`` runs it, so an artist's first frame never waits for a compiler. For each
-compiled network (the built-in styles; the fast arbitrary-style transformer) it builds the package
-when it is missing or unusable (:mod:`neuralstyle.models.compiled`), loads it, checks it against
-the eager network on a test image, and prints one line.
+compiled network (the built-in styles; the fast arbitrary-style transformer; the package trained
+styles share) it builds the package when it is missing or unusable
+(:mod:`neuralstyle.models.compiled`), loads it, checks it against the eager network on a test
+image, and prints one line.
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ def _networks() -> Iterator[tuple[str, Compilable, Tensor]]:
     # torch: see neuralstyle.cli's imports
     import torch
 
-    from neuralstyle.methods import builtin, fast
+    from neuralstyle.methods import builtin, fast, trained
 
     yield "builtin", builtin.compilable(builtin.network()), torch.eye(26)[25]
+    # the package every trained style loads its weights into
+    yield "trained", trained.compilable(trained.template()), torch.ones(1)
     predictor, transformer = fast.networks()
     with torch.inference_mode():
         vector = predictor(_test_image(1))

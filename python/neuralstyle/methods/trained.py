@@ -1,14 +1,16 @@
 """Trained styles (``neuralstyle train``): a one-style conditional-instance-norm network per file.
 
-A trained network is the built-in styles' :class:`~neuralstyle.models.cin_net.CINNet` with its
-own weights, so it runs exactly as they do: compiled for this CPU where it can be
-(:mod:`neuralstyle.models.compiled`; a package per trained file, built on its first render or by
-``neuralstyle compile``), eager elsewhere. A process keeps the few files it rendered last, per
-device (a farm process loads each once).
+A trained network is the built-in styles' :class:`~neuralstyle.models.cin_net.CINNet` with its own
+weights, so it runs exactly as they do: compiled for this CPU where it can be
+(:mod:`neuralstyle.models.compiled`), eager elsewhere. Every trained file shares one package, built
+from :func:`template` (by ``neuralstyle compile`` at setup, else on the first render of any trained
+style), into which each file's weights are loaded: a new style needs no compile. A process keeps the
+few files it rendered last, per device (a farm process loads each once).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -22,7 +24,7 @@ from neuralstyle.models.trained_style import TrainedStyle, load_trained_style
 from neuralstyle.recent import Recent
 from neuralstyle.tensor_words import dtype_name
 
-__all__ = ["TrainedNetwork", "clear_cache", "compilable", "load_trained", "network"]
+__all__ = ["TrainedNetwork", "clear_cache", "compilable", "load_trained", "network", "template"]
 
 # A few files: a shot renders one; a comp may switch between some.
 _CACHE_SIZE = 4
@@ -65,9 +67,20 @@ def network(style: TrainedStyle) -> CINNet:
 
 
 def compilable(net: CINNet) -> Compilable:
-    """``net`` as :mod:`neuralstyle.models.compiled` builds it (keyed by its weights)."""
+    """``net`` as :mod:`neuralstyle.models.compiled` runs it: in the trained styles' shared
+    package, with its own weights."""
     code = ("neuralstyle.models.cin_net", "neuralstyle.ops.instance_norm")
-    return image_network("trained", net, torch.ones(1), MULTIPLE, code)
+    return image_network("trained", net, torch.ones(1), MULTIPLE, code, template=template())
+
+
+@functools.cache
+def template() -> CINNet:
+    """The one-style network the shared package is built from: the same weights on every
+    machine (a fixed seed), so the package is too, whichever trained file asked for it first."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = CINNet(num_styles=1)
+    return net.eval().requires_grad_(False)
 
 
 _loaded: Recent[TrainedNetwork] = Recent(_CACHE_SIZE)

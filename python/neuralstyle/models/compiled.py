@@ -23,6 +23,12 @@ the packages (``scripts/setup.sh`` runs it). ``$NEURALSTYLE_COMPILE`` picks the 
   built (no C++ compiler, a read-only folder) the eager module renders, with one warning.
 - ``off``: always the eager module.
 
+Networks that share an architecture and differ in weights (the styles users train) share one
+package (:attr:`Compilable.template`): it is built from a template with fixed weights, and each
+network loads its own weights into it (AOTInductor's ``load_constants``, checked against the
+eager network on a small picture), so a new style renders compiled from its first frame instead
+of after a 20-second compile, and ``neuralstyle compile`` builds that package at setup.
+
 Compiled and eager frames differ by float reassociation only (1.2e-5 at most in a 1080p frame;
 tests/test_compiled.py holds them within 1e-4);
 compiled frames are bit-identical across processes and thread counts. The strict profile's
@@ -58,6 +64,7 @@ __all__ = [
     "ENV_COMPILE",
     "ENV_FOLDER",
     "POLICIES",
+    "WEIGHTS_TOLERANCE",
     "Compilable",
     "CompiledNetwork",
     "CompiledOrEager",
@@ -72,6 +79,9 @@ __all__ = [
 ]
 
 ENV_COMPILE = "NEURALSTYLE_COMPILE"
+#: The most a network's weights loaded into a shared package (:attr:`Compilable.template`) may
+#: paint away from its eager module (0..1 pixels); measured 5e-6.
+WEIGHTS_TOLERANCE = 1e-4
 ENV_FOLDER = "NEURALSTYLE_COMPILED"
 POLICIES = ("auto", "off")
 #: Bumped when the export or packaging conventions change, so older packages are not loaded.
@@ -96,6 +106,10 @@ class Compilable:
         multiple: the image's height and width are any multiples of it.
         code: the names of the modules whose source defines the network's graph (part of the
             key), e.g. ``"neuralstyle.models.cin_net"``.
+        template: None, or a network of ``module``'s architecture with fixed weights: the
+            package is built from it and keyed by it, and a loaded package takes ``module``'s
+            weights (AOTInductor's ``load_constants``), so one package serves every network of
+            the architecture and new weights (a trained style) need no compiler.
     """
 
     name: str
@@ -103,6 +117,12 @@ class Compilable:
     example: tuple[Tensor, ...]
     multiple: int
     code: Sequence[str]
+    template: nn.Module | None = None
+
+    @property
+    def graph(self) -> nn.Module:
+        """The module the package is built from and keyed by."""
+        return self.module if self.template is None else self.template
 
     def dynamic_shapes(self) -> tuple[dict[int, Any], None]:
         """:func:`torch.export.export`'s spec of the sizes that vary (torch.export is imported
@@ -122,14 +142,21 @@ class ImageNetwork(Protocol):
 
 
 def image_network(
-    name: str, net: ImageNetwork, condition: Tensor, multiple: int, code: Sequence[str]
+    name: str,
+    net: ImageNetwork,
+    condition: Tensor,
+    multiple: int,
+    code: Sequence[str],
+    *,
+    template: nn.Module | None = None,
 ) -> Compilable:
     """``net`` compiled for one image (batch 1) whose height and width are any multiples of
-    ``multiple`` (``prepare`` pads to them), with a condition shaped like ``condition``."""
+    ``multiple`` (``prepare`` pads to them), with a condition shaped like ``condition``
+    (``template``: :class:`Compilable`)."""
     if not isinstance(net, nn.Module):
         raise TypeError(f"expected an nn.Module, got {type(net).__name__}")
     example = (torch.zeros(1, 3, 16 * multiple, 24 * multiple), torch.zeros_like(condition))
-    return Compilable(name, net, example, multiple, code)
+    return Compilable(name, net, example, multiple, code, template)
 
 
 class CompiledOrEager:
@@ -143,6 +170,8 @@ class CompiledOrEager:
         self.net: Any = compilable.module
         self._condition = compilable.example[1].shape
         self._compiled = load_compiled(compilable) if device.type == "cpu" else None
+        if self._compiled is not None and compilable.template is not None:
+            self._check_weights(compilable)
 
     @property
     def compiled(self) -> bool:
@@ -157,17 +186,41 @@ class CompiledOrEager:
         padded = self.net.prepare(image, condition).contiguous()
         return self._compiled(padded, condition.contiguous())[..., :h, :w]
 
+    def _check_weights(self, compilable: Compilable) -> None:
+        """The package with this network's weights loaded must paint as the eager network does
+        (a package whose graph had folded a weight in would not): on a small picture, within
+        :data:`WEIGHTS_TOLERANCE`; else the eager network renders, with a warning."""
+        m = compilable.multiple
+        # noise, as `neuralstyle compile` checks: a smooth ramp leaves some feature maps nearly
+        # flat, and instance norm then magnifies float reassociation (1.8e-4 measured)
+        probe = torch.rand(1, 3, 8 * m, 12 * m, generator=torch.Generator().manual_seed(0))
+        condition = torch.ones_like(compilable.example[1])
+        with torch.inference_mode():
+            difference = float((self(probe, condition) - self.net(probe, condition)).abs().max())
+        if not difference <= WEIGHTS_TOLERANCE:
+            _log.warning(
+                "the %s network runs uncompiled (slower): its weights in the shared package "
+                "paint %.1e away from the eager network",
+                compilable.name,
+                difference,
+            )
+            self._compiled = None
+
 
 class CompiledNetwork:
     """A loaded package: call it with the inputs in the order of :attr:`Compilable.example`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, weights: dict[str, Tensor] | None = None) -> None:
         self.path = path
         # torch's loader unpacks the package into $TMPDIR/aotinductor_* (2.8 MB) and removes it
         # when destroyed: at a Python process's exit, and in a host when the plugin unloads
         # (it purges the engine's caches; its Python is never finalised).
         self._loader = torch._C._aoti.AOTIModelPackageLoader(str(path), "model", False, 1, -1)
         self._lock = threading.Lock()  # one runner: host render threads take turns
+        if weights is not None:
+            # every constant replaced (a missing name is an error); the tensors are the eager
+            # module's, which its owner keeps alive
+            self._loader.load_constants(weights, False, True)
 
     def __call__(self, *inputs: Tensor) -> Tensor:
         try:
@@ -200,7 +253,7 @@ def package_path(compilable: Compilable) -> Path:
         h.update(part.encode() + b"\0")
     for name in compilable.code:  # by name: neuralstyle.ops exports functions named as modules
         h.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
-    h.update(tensors_digest(dict(compilable.module.state_dict())).encode())
+    h.update(tensors_digest(dict(compilable.graph.state_dict())).encode())
     for t in compilable.example:
         h.update(f"{t.dtype} {tuple(t.shape)}".encode())  # the sizes not marked dynamic stay fixed
     h.update(f"multiple {compilable.multiple}".encode())
@@ -223,10 +276,13 @@ def load_compiled(compilable: Compilable) -> CompiledNetwork | None:
     if policy() == "off":
         return None
     path = package_path(compilable)
+    weights = None
+    if compilable.template is not None:
+        weights = {k: v.contiguous() for k, v in compilable.module.state_dict().items()}
     try:
         if not path.is_file():
             build(compilable, path)
-        return CompiledNetwork(path)
+        return CompiledNetwork(path, weights)
     except Exception as exc:  # any compiler or loader failure means "eager"
         if compilable.name not in _warned:
             _warned.add(compilable.name)
@@ -267,7 +323,7 @@ def build(compilable: Compilable, path: Path) -> Path:
 
         with torch.inference_mode(False), torch.no_grad():
             program = torch.export.export(
-                compilable.module, compilable.example, dynamic_shapes=compilable.dynamic_shapes()
+                compilable.graph, compilable.example, dynamic_shapes=compilable.dynamic_shapes()
             )
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
             staged = Path(tmp) / path.name
