@@ -1,8 +1,9 @@
 """The Gatys loss of one pyramid level: :class:`GatysObjective`.
 
-It holds the targets (content features, style Gram matrices mixed or per masked region), each
-divided by its value for an all-zero feature map so that every term is a relative error, and the
-pyramid term that ties the level to the one below. The targets are computed once per level; each
+It holds the targets, each divided by its value for an all-zero feature map so that every term is
+a relative error: the content features, and the styles' Gram matrices (the caller's,
+:func:`~neuralstyle.methods.optimize_tiles.band_grams`) mixed or per masked region; and the pyramid
+term that ties the level to the one below. The targets are computed once per level; each
 call encodes the image once for all layers. The optimiser sees only a function of the image.
 """
 
@@ -19,7 +20,6 @@ from neuralstyle.losses.regularization import total_variation_loss
 from neuralstyle.losses.style import gram_loss
 from neuralstyle.methods.optimize_settings import OptimizeSettings
 from neuralstyle.models.encoder import MultiLayerEncoder
-from neuralstyle.ops.gram import gram_matrix
 
 __all__ = ["GatysObjective", "LossParts"]
 
@@ -35,7 +35,7 @@ class GatysObjective:
         *,
         encoder: MultiLayerEncoder,
         content: Tensor,
-        styles: list[Tensor],
+        grams: list[dict[str, Tensor]],
         weights: list[float],
         masks: list[Tensor] | None,
         anchor: Tensor | None,
@@ -50,10 +50,6 @@ class GatysObjective:
             self.content_norm = {
                 k: v.square().mean().clamp_min(1e-12) for k, v in self.content.items()
             }
-            grams = []
-            for style in styles:
-                feats = encoder(style, s.style_layers)
-                grams.append({k: gram_matrix(v).float() for k, v in feats.items()})
         self.regions: list[tuple[float, dict[str, Tensor], dict[str, Tensor] | None]] = []
         if masks is None:
             self.regions.append((1.0, mix_layers(grams, weights), None))

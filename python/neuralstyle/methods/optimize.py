@@ -36,18 +36,22 @@ the CPU: a given seed gives the same start on every device.
 Memory (see :func:`estimate_memory`): about 2.1 KB per working pixel for the VGG-19 activations
 kept for the backward pass and the backward's transient gradients (relu1_1 ... relu5_1), plus
 12 B per pixel per L-BFGS history vector (``2 * history_size`` of them): a 2048x1080 frame needs
-about 7 GB with the defaults, within 24 GB.
+about 7 GB with the defaults, within 24 GB. A level over 3.1 Mpx runs in overlapping tiles,
+cross-faded, and a large style image gives its Gram matrices band by band
+(:mod:`~neuralstyle.methods.optimize_tiles`): a 4K frame needs about 11 GB, an 8K frame 13 GB.
 
 The method is split by concept: :mod:`~neuralstyle.methods.optimize_settings` (settings and
 quality presets), :mod:`~neuralstyle.methods.optimize_memory` (the memory plan),
 :mod:`~neuralstyle.methods.image_pyramid` (the coarse-to-fine schedule),
 :mod:`~neuralstyle.methods.gatys_objective` (the loss of one level) and
-:mod:`~neuralstyle.methods.optimize_loop` (the L-BFGS/Adam loop and its progress reports). This
+:mod:`~neuralstyle.methods.optimize_loop` (the L-BFGS/Adam loop and its progress reports),
+:mod:`~neuralstyle.methods.optimize_tiles` (levels too large for one piece). This
 module holds the entry point, :func:`stylize_optimize`, and re-exports their public names.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import torch
@@ -59,11 +63,18 @@ from neuralstyle.controls.preserve_colour import ColourMode, finish_colour, prep
 from neuralstyle.controls.scale import resize_image, upsample_consistent
 from neuralstyle.controls.spatial import partition, resize_mask
 from neuralstyle.errors import InputError, OutOfMemoryError
-from neuralstyle.methods.gatys_objective import GatysObjective
+from neuralstyle.methods.gatys_objective import GatysObjective, LossParts
 from neuralstyle.methods.image_pyramid import level_style, pyramid_sizes, snap
 from neuralstyle.methods.optimize_loop import OptimizeProgress, level_reporter, run_level
 from neuralstyle.methods.optimize_memory import estimate_memory
 from neuralstyle.methods.optimize_settings import QUALITY_STEPS, STYLE_LAYERS, OptimizeSettings
+from neuralstyle.methods.optimize_tiles import (
+    Region,
+    band_grams,
+    blend_weights,
+    pixels,
+    tile_plan,
+)
 from neuralstyle.methods.per_device import check_fits
 from neuralstyle.models.encoder import MultiLayerEncoder, load_encoder
 
@@ -118,6 +129,53 @@ def _first_image(
         noise = torch.rand((1, 3, *sizes[0]), generator=gen)
         return noise.to(content.device, content.dtype), sizes
     return snap(resize_image(content, sizes[0])), sizes
+
+
+def _below(anchor: Tensor, region: Region, size: tuple[int, int]) -> Tensor:
+    """The part of the level below (``anchor``) under ``region`` of a level of ``size``."""
+    rows, cols = region
+    h, w = anchor.shape[-2:]
+
+    def part(span: slice, n: int, m: int) -> slice:
+        return slice(round(span.start * m / n), max(round(span.start * m / n) + 1,
+                                                     round(span.stop * m / n)))  # fmt: skip
+
+    return anchor[..., part(rows, size[0], h), part(cols, size[1], w)]
+
+
+Reporter = Callable[[int, LossParts], None]
+
+
+def _optimise_level(
+    x: Tensor,
+    *,
+    plan: list[Region],
+    content: Tensor,
+    masks: list[Tensor] | None,
+    anchor: Tensor | None,
+    objective: Callable[..., GatysObjective],
+    reporter: Callable[[Region, int], Reporter],
+    s: OptimizeSettings,
+) -> Tensor:
+    """One pyramid level from ``x``: whole, or tile by tile, cross-faded (optimize_tiles.py).
+    ``objective`` makes the loss of a piece from its content, masks and anchor."""
+    size = (int(x.shape[-2]), int(x.shape[-1]))
+    out = torch.zeros_like(x) if len(plan) > 1 else x
+    done = 0
+    for region in plan:
+        rows, cols = region
+        loss = objective(
+            content=content[..., rows, cols],
+            masks=None if masks is None else [m[..., rows, cols] for m in masks],
+            anchor=None if anchor is None else _below(anchor, region, size),
+        )
+        piece = x[..., rows, cols].clone().requires_grad_(True)
+        piece = run_level(piece, loss, s, reporter(region, done)).detach()
+        done += s.steps * pixels(region)
+        if len(plan) == 1:
+            return piece
+        out[..., rows, cols] += blend_weights(region, size, x.device) * piece.clamp(0.0, 1.0)
+    return out
 
 
 def stylize_optimize(
@@ -206,7 +264,8 @@ def stylize_optimize(
     content_in, style_in = prepare_colour(content, style_list, preserve_colour)
     sizes = pyramid_sizes(size, s.min_level_size, s.max_levels)
     x, sizes = _first_image(content_in, sizes, s, start)
-    work = [s.steps * h * w for h, w in sizes]
+    plans = [tile_plan(level_size) for level_size in sizes]
+    work = [s.steps * sum(pixels(r) for r in plan) for plan in plans]
     bar = tqdm(
         total=1.0,
         desc="optimise",
@@ -226,28 +285,38 @@ def stylize_optimize(
             if tuple(x.shape[-2:]) != level_size:
                 anchor = x.detach().clamp(0.0, 1.0)
                 x = upsample_consistent(anchor, level_size)  # starts where the pyramid term is 0
-            x = x.detach().clamp(0.0, 1.0).requires_grad_(True)
-            objective = GatysObjective(
+            x = x.detach().clamp(0.0, 1.0)
+
+            def reporter(region: Region, before: int, level: int = level) -> Reporter:
+                rows, cols = region
+                return level_reporter(
+                    bar=bar,
+                    callback=callback,
+                    level=level,
+                    levels=len(sizes),
+                    steps=s.steps,
+                    size=(rows.stop - rows.start, cols.stop - cols.start),
+                    work_before=sum(work[:level]) + before,
+                    work_total=sum(work),
+                )
+
+            objective = functools.partial(
+                GatysObjective,
                 encoder=enc,
-                content=c_level,
-                styles=st_level,
+                grams=[band_grams(enc, st, s.style_layers) for st in st_level],
                 weights=weights,
-                masks=m_level,
-                anchor=anchor,
                 s=s,
             )
-
-            report = level_reporter(
-                bar=bar,
-                callback=callback,
-                level=level,
-                levels=len(sizes),
-                steps=s.steps,
-                size=level_size,
-                work_before=sum(work[:level]),
-                work_total=sum(work),
+            x = _optimise_level(
+                x,
+                plan=plans[level],
+                content=c_level,
+                masks=m_level,
+                anchor=anchor,
+                objective=objective,
+                reporter=reporter,
+                s=s,
             )
-            x = run_level(x, objective, s, report)
     except torch.OutOfMemoryError as exc:
         raise OutOfMemoryError(
             f"out of memory on {device} optimising a {size[1]}x{size[0]} frame", device.type
