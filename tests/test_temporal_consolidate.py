@@ -161,3 +161,19 @@ def test_a_frames_key_sees_every_value_of_both_halves() -> None:
         assert content_key(changed, settings={"style": "mosaic"}) != key
     assert content_key(frame, settings={"style": "udnie"}) != key
     assert content_key(frame[:, :, :3]) != content_key(np.ascontiguousarray(frame[:, :, :3])[::-1])
+
+
+def test_rows_that_run_upwards_consolidate_as_the_same_rows_upright() -> None:
+    from neuralstyle.temporal.flow import Flow
+
+    rng = np.random.default_rng(6)
+    own, other = (rng.random((40, 60, 4), dtype=np.float32) for _ in range(2))
+    flow = Flow(np.full((40, 60, 2), 0.5, np.float32), np.ones((40, 60), np.float32))
+    upright = consolidate(own, [Neighbour(1, other, flow)], radius=2, amount=1.0)
+    # a host's buffer seen bottom-up (negative row stride); the flow, ours, is upright memory
+    flipped = Flow(
+        np.ascontiguousarray(flow.vectors[::-1] * np.float32([1, -1])),
+        np.ascontiguousarray(flow.confidence[::-1]),
+    )
+    upwards = consolidate(own[::-1], [Neighbour(1, other[::-1], flipped)], radius=2, amount=1.0)
+    np.testing.assert_allclose(upwards[::-1], upright, atol=1e-5)

@@ -133,7 +133,7 @@ def consolidate(
     h, w = own.shape[:2]
     # Interleaved (H, W, C) throughout, as the pixels come: torch's in-place arithmetic on
     # numpy's memory (two threads), OpenCV's remap and blur, and no planar copies.
-    pixels = torch.from_numpy(own)
+    pixels = torch.from_numpy(np.ascontiguousarray(own))  # a host's rows may run upwards
     centre = pixels[..., :3].to(torch.float32, memory_format=torch.contiguous_format, copy=True)
     total, weight = torch.empty_like(centre), torch.ones(h, w, 1)
     moved = np.empty((h, w, own.shape[2]), dtype=np.float32)  # one for every neighbour
