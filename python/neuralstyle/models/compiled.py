@@ -218,8 +218,8 @@ class CompiledNetwork:
         self._loader = torch._C._aoti.AOTIModelPackageLoader(str(path), "model", False, 1, -1)
         self._lock = threading.Lock()  # one runner: host render threads take turns
         if weights is not None:
-            # every constant replaced (a missing name is an error); the tensors are the eager
-            # module's, which its owner keeps alive
+            # every constant replaced (a missing name is an error); the loader copies them
+            # (measured: changing the module's weights afterwards leaves the package's alone)
             self._loader.load_constants(weights, False, True)
 
     def __call__(self, *inputs: Tensor) -> Tensor:
