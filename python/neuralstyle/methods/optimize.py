@@ -133,14 +133,13 @@ def _first_image(
 
 def _below(anchor: Tensor, region: Region, size: tuple[int, int]) -> Tensor:
     """The part of the level below (``anchor``) under ``region`` of a level of ``size``."""
-    rows, cols = region
-    h, w = anchor.shape[-2:]
 
     def part(span: slice, n: int, m: int) -> slice:
-        return slice(round(span.start * m / n), max(round(span.start * m / n) + 1,
-                                                     round(span.stop * m / n)))  # fmt: skip
+        start = round(span.start * m / n)
+        return slice(start, max(start + 1, round(span.stop * m / n)))
 
-    return anchor[..., part(rows, size[0], h), part(cols, size[1], w)]
+    h, w = anchor.shape[-2:]
+    return anchor[..., part(region[0], size[0], h), part(region[1], size[1], w)]
 
 
 Reporter = Callable[[int, LossParts], None]
@@ -160,9 +159,8 @@ def _optimise_level(
     """One pyramid level from ``x``: whole, or tile by tile, cross-faded (optimize_tiles.py).
     ``objective`` makes the loss of a piece from its content, masks and anchor."""
     size = (int(x.shape[-2]), int(x.shape[-1]))
-    out = torch.zeros_like(x) if len(plan) > 1 else x
-    done = 0
-    for region in plan:
+
+    def optimised(region: Region, done: int) -> Tensor:
         rows, cols = region
         loss = objective(
             content=content[..., rows, cols],
@@ -170,11 +168,16 @@ def _optimise_level(
             anchor=None if anchor is None else _below(anchor, region, size),
         )
         piece = x[..., rows, cols].clone().requires_grad_(True)
-        piece = run_level(piece, loss, s, reporter(region, done)).detach()
+        return run_level(piece, loss, s, reporter(region, done)).detach()
+
+    if len(plan) == 1:
+        return optimised(plan[0], 0)
+    out = torch.zeros_like(x)
+    done = 0
+    for region in plan:
+        piece = optimised(region, done).clamp(0.0, 1.0)
+        out[..., region[0], region[1]] += blend_weights(region, size, x.device) * piece
         done += s.steps * pixels(region)
-        if len(plan) == 1:
-            return piece
-        out[..., rows, cols] += blend_weights(region, size, x.device) * piece.clamp(0.0, 1.0)
     return out
 
 

@@ -137,11 +137,12 @@ def consolidate(
     centre = pixels[..., :3].to(torch.float32, memory_format=torch.contiguous_format, copy=True)
     total, weight = torch.empty_like(centre), torch.ones(h, w, 1)
     moved = np.empty((h, w, own.shape[2]), dtype=np.float32)  # one for every neighbour
+    summed = centre  # the first neighbour adds to the frame's own, into total
     for n in neighbours:
         flow = n.flow.resized(h, w)
         warped = torch.from_numpy(remap(_float32(n.styled), flow.vectors, out=moved))[..., :3]
         trust = torch.from_numpy(flow.confidence)[..., None] * temporal_weight(n.offset, radius)
-        torch.addcmul(total if n is not neighbours[0] else centre, warped, trust, out=total)
+        summed = torch.addcmul(summed, warped, trust, out=total)
         weight += trust
     steady = keep_detail(total.div_(weight).numpy(), centre.numpy())
     values = centre.lerp_(torch.from_numpy(steady), amount)
