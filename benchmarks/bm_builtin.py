@@ -15,9 +15,8 @@ Time: in one process, on the same image, interleaved rounds of
 ``--memory``: each of the four in a fresh process of its own (only what it imports), one warm-up
 and one timed frame; the peak resident set size of that process (``ru_maxrss``).
 
-``--keep-memory``: the process keeps freed memory for the next frame, as the ``neuralstyle`` and
-farm commands' processes do (``NEURALSTYLE_KEEP_MEMORY=1``, :mod:`neuralstyle.engine.
-freed_memory`); without it, as a host's or a program's process calling the API by default.
+``--keep-memory 0``: without the engine's frame arena (``NEURALSTYLE_KEEP_MEMORY=0``,
+:mod:`neuralstyle.engine.frame_arena`): every frame maps its memory afresh, as before it.
 
 Prints a summary and writes ``benchmarks/results/bm_builtin-<UTC time>.json`` (method:
 benchmarks/README.md).
@@ -220,9 +219,12 @@ def memory(args: argparse.Namespace, width: int, height: int) -> dict[str, objec
 
 
 def _env(args: argparse.Namespace) -> dict[str, str]:
-    return {**os.environ, "NEURALSTYLE_THREADS": str(args.threads),
-            "OMP_NUM_THREADS": str(args.threads),
-            "NEURALSTYLE_KEEP_MEMORY": "1" if args.keep_memory else "0"}  # fmt: skip
+    env = {**os.environ, "NEURALSTYLE_THREADS": str(args.threads),
+           "OMP_NUM_THREADS": str(args.threads)}  # fmt: skip
+    env.pop("NEURALSTYLE_KEEP_MEMORY", None)
+    if args.keep_memory is not None:
+        env["NEURALSTYLE_KEEP_MEMORY"] = args.keep_memory
+    return env
 
 
 def main() -> None:
@@ -234,7 +236,9 @@ def main() -> None:
     parser.add_argument("--style", default="mosaic")
     parser.add_argument("--memory", action="store_true", help="peak RSS, a process each")
     parser.add_argument(
-        "--keep-memory", action="store_true", help="freed memory kept, as the commands do"
+        "--keep-memory",
+        choices=("0", "1"),
+        help="NEURALSTYLE_KEEP_MEMORY: 0 renders without the frame arena (default: unset, on)",
     )
     parser.add_argument("--worker", choices=RUNNERS, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS)

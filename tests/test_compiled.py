@@ -181,10 +181,13 @@ def test_compile_command_reports_an_up_to_date_package(network: BuiltinStyles) -
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    line = result.stdout.strip()
-    assert line.startswith("builtin: up to date") and line.endswith(".pt2")
-    difference = float(line.split("max difference to eager ")[1].split(":")[0])
-    assert difference <= TOLERANCE
+    *networks, arena = result.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in networks] == ["builtin", "trained", "fast"]
+    for line in networks:
+        assert ": up to date" in line and line.endswith(".pt2")
+        difference = float(line.split("max difference to eager ")[1].split(":")[0])
+        assert difference <= TOLERANCE
+    assert arena.startswith("frame arena: up to date") and arena.endswith(".so")
 
 
 def test_a_process_leaves_no_unpacked_package_behind(tmp_path: Path) -> None:

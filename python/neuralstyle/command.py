@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from neuralstyle.engine import freed_memory
 from neuralstyle.errors import InputError, NeuralStyleError
 from neuralstyle.io.video import CODECS
 
@@ -49,12 +48,8 @@ def run_command(
     Errors never escape: a :class:`NeuralStyleError` is one line and its exit code, ``--help``
     and ``--version`` return their status, Ctrl-C returns 130, and a reader that closed the
     pipe (``neuralstyle styles | head``) ends the command quietly with 1.
-
-    The process is the command's own, so freed memory is kept for the next frame unless
-    ``NEURALSTYLE_KEEP_MEMORY=0`` (:mod:`neuralstyle.engine.freed_memory`).
     """
     try:
-        freed_memory.apply(default=True)
         words = sys.argv[1:] if argv is None else list(argv)
         args = parser.parse_args(words if prepare is None else prepare(words))
         status: int = args.run(args)

@@ -4,7 +4,8 @@
 compiled network (the built-in styles; the fast arbitrary-style transformer; the package trained
 styles share) it builds the package when it is missing or unusable
 (:mod:`neuralstyle.models.compiled`), loads it, checks it against the eager network on a test
-image, and prints one line.
+image, and prints one line; then the frame arena (:mod:`neuralstyle.engine.frame_arena`), also
+C++ built against this torch.
 """
 
 from __future__ import annotations
@@ -40,7 +41,25 @@ def add_compile_parser(commands: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     for name, spec, condition in _networks():
         _compile(name, spec, condition)
+    _build_arena()
     return 0
+
+
+def _build_arena() -> None:
+    """Build the frame arena (:mod:`neuralstyle.engine.frame_arena`) unless it is built; load
+    it to check it (loading installs nothing), say so in one line."""
+    import ctypes
+
+    from neuralstyle.engine import frame_arena
+    from neuralstyle.errors import ModelError
+
+    path = frame_arena.library_path()
+    state = "up to date" if path.is_file() else "built"
+    try:
+        ctypes.CDLL(str(frame_arena.build(path))).ns_arena_install  # noqa: B018  # the symbol
+    except (OSError, AttributeError) as exc:
+        raise ModelError(f"cannot build the frame arena into {path}: {exc}") from exc
+    print(f"frame arena: {state}: {path}")
 
 
 def _networks() -> Iterator[tuple[str, Compilable, Tensor]]:

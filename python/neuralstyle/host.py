@@ -160,14 +160,14 @@ def release(instance: int) -> None:
 
 def purge_caches() -> None:
     """Drop every instance's state, the loaded networks, the stylised frames kept for temporal
-    windows and torch's cached GPU memory."""
+    windows, the frame arena's kept blocks and torch's cached GPU memory."""
     with _lock:
         _instances.clear()
     if "torch" not in sys.modules:  # nothing loaded yet; do not import torch just to purge
         return
     import torch  # not at module level: see render(); here it is loaded already (checked above)
 
-    from neuralstyle.engine import stylist
+    from neuralstyle.engine import frame_arena, stylist
     from neuralstyle.methods import adain, builtin, fast, trained
     from neuralstyle.models import encoder
     from neuralstyle.temporal import frame_cache
@@ -179,6 +179,7 @@ def purge_caches() -> None:
     trained.clear_cache()
     encoder.clear_cache()
     frame_cache.clear()
+    frame_arena.release()
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import threading
 
-from neuralstyle.engine import freed_memory
 from neuralstyle.errors import InputError
 
 __all__ = ["PROFILES", "active", "ensure"]
@@ -59,7 +58,9 @@ def ensure() -> str:
         if profile not in PROFILES:
             raise InputError(f"{ENV_PROFILE} must be one of {', '.join(PROFILES)}, got {profile!r}")
         _apply(profile, _threads())
-        freed_memory.apply(default=False)  # a host's or a program's process: where asked for
+        from neuralstyle.engine import frame_arena  # torch: imported by _apply already
+
+        frame_arena.start()  # on unless NEURALSTYLE_KEEP_MEMORY=0
         _applied["profile"] = profile
         return profile
 

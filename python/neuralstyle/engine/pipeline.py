@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuralstyle.engine import determinism
+from neuralstyle.engine import determinism, frame_arena
 from neuralstyle.engine.device import device_errors
 from neuralstyle.engine.edge_extend import TRUSTED_ALPHA, edge_extend
 from neuralstyle.engine.mask import MaskUse, read_mask
@@ -111,7 +111,7 @@ def render_frame(
 
     device = stylist.device
     determinism.ensure()
-    with device_errors(device), torch.inference_mode():
+    with device_errors(device), torch.inference_mode(), frame_arena.frame():
         use = MaskUse()
         if mask is not None and mask_rect is not None:
             mode = stylist.request.mask_mode

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from neuralstyle.api import stylize
-from neuralstyle.engine import determinism
+from neuralstyle.engine import determinism, frame_arena
 from neuralstyle.errors import NeuralStyleError
 from neuralstyle.farm.colour_stage import ColourStage
 from neuralstyle.farm.frame_source import open_source
@@ -130,13 +130,14 @@ class FrameRenderer:
         plate = self._ahead.pop(frame, None) or self.source.read(frame)
         meter.lap("read")
         params = self.job.keyframes.at(frame)
-        if self.job.temporal:
-            styled = self._steady(frame, plate, meter)
-        else:
-            colour, mask, premultiplied = self._engine_input(frame, plate)
-            meter.lap("colour_in")
-            styled = _stylize(colour, params, mask, premultiplied, self.job)
-            meter.lap("stylise")
+        with frame_arena.frame():  # the temporal layer's torch buffers too, not only the engine's
+            if self.job.temporal:
+                styled = self._steady(frame, plate, meter)
+            else:
+                colour, mask, premultiplied = self._engine_input(frame, plate)
+                meter.lap("colour_in")
+                styled = _stylize(colour, params, mask, premultiplied, self.job)
+                meter.lap("stylise")
         # the engine gives back the channels it was given: RGBA for a plate with alpha
         out = output_plate(plate, styled, self.stage, styled.shape[2] == 4)
         meter.lap("colour_out")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import neuralstyle
-from neuralstyle.engine import determinism, freed_memory
+from neuralstyle.engine import determinism
 from neuralstyle.errors import DeviceError, NeuralStyleError
 from neuralstyle.farm.environment import prepare
 
@@ -210,7 +210,6 @@ def _serve(conn: Connection) -> None:
 
     try:
         determinism.ensure()
-        freed_memory.apply(default=True)  # a render process is ours alone
     except NeuralStyleError as exc:
         conn.send(("error", exc))
         return

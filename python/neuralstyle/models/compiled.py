@@ -70,6 +70,7 @@ __all__ = [
     "CompiledOrEager",
     "ImageNetwork",
     "build",
+    "build_lock",
     "first_line",
     "image_network",
     "load_compiled",
@@ -310,7 +311,7 @@ def build(compilable: Compilable, path: Path) -> Path:
         Exception: what torch.export or Inductor raise (no compiler, an unsupported op).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.with_suffix(".lock")):
+    with build_lock(path.with_suffix(".lock")):
         if path.is_file():  # another process built it while this one waited
             return path
         started = time.perf_counter()
@@ -356,7 +357,8 @@ def _cpu_features() -> str:
 
 
 @contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
+def build_lock(lock_path: Path) -> Iterator[None]:
+    """Hold ``lock_path``'s exclusive lock: one process builds, the others wait for it."""
     with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
