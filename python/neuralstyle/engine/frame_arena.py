@@ -9,16 +9,16 @@ on a thread inside :func:`frame` come from regions it keeps, best fit with split
 coalescing (onnxruntime's scheme), so from the second frame of a size on no frame maps memory
 afresh; a request nothing fits (a new resolution) gives back the regions the frame has not
 touched. Everything else in the process, the host's own memory included, is allocated as before.
-At 1080p a built-in frame through ``neuralstyle.stylize`` went from 0.82 to 0.58 s and an AdaIN
-frame from 11.5 to 7.4 s, same bits (benchmarks/RESULTS.md, bm_builtin). A first version kept
+At 1080p a built-in frame through ``neuralstyle.stylize`` went from 0.79 to 0.57 s and an AdaIN
+frame from 12.0 to 8.0 s, same bits (benchmarks/RESULTS.md, bm_builtin). A first version kept
 one block per exact size: an AdaIN frame, whose encoder asks for many sizes, then peaked at
 9.5 GB instead of 2.3 (2.8 GB now).
 
 The arena is C++ built against the torch it runs in, so like the compiled networks it is built
 once per installation beside them (:func:`neuralstyle.models.compiled.package_folder`, by
 ``neuralstyle compile`` at setup, else at the first render; a C++ compiler and a second). Where it
-cannot be built or loaded, frames render without it, after one warning. Its kept blocks are freed
-by :func:`release` (the plugin's purge-caches action) and with the process.
+cannot be built or loaded, frames render without it, after one warning. Its kept regions are
+given back by :func:`release` (the plugin's purge-caches action) and with the process.
 
 ``NEURALSTYLE_KEEP_MEMORY=0`` turns it off (read at the engine's first render). It replaced a
 process-wide setting of glibc's ``malloc`` (no ``mmap``, the heap's top kept), which the commands
@@ -157,13 +157,13 @@ def frame() -> Iterator[None]:
 
 
 def release() -> int:
-    """Free every kept block; return the bytes freed."""
+    """Give back every kept region that holds no tensor; return its bytes."""
     library = _state.get("library")
     return 0 if library is None else int(library.ns_arena_release())
 
 
 def kept_bytes() -> int:
-    """The bytes the arena holds for the next frame."""
+    """The free bytes the arena holds for the next frames."""
     library = _state.get("library")
     return 0 if library is None else int(library.ns_arena_kept_bytes())
 
