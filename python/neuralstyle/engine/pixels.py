@@ -160,9 +160,10 @@ class CpuPixels:
 
     def to_planar(self, device: torch.device) -> Tensor:
         h, w, c = self.shape
-        planar = np.empty((c, h, w), dtype=np.float32)
-        np.copyto(planar.transpose(1, 2, 0), self.array, casting="unsafe")
-        return torch.from_numpy(planar).to(device)
+        # torch's memory, not numpy's: inside a frame it comes from the frame arena
+        planar = torch.empty((c, h, w), dtype=torch.float32)
+        np.copyto(planar.numpy().transpose(1, 2, 0), self.array, casting="unsafe")
+        return planar.to(device)
 
     def last_channel(self, device: torch.device) -> Tensor:
         plane = np.empty(self.shape[:2], dtype=np.float32)
