@@ -58,9 +58,6 @@ def ensure() -> str:
         if profile not in PROFILES:
             raise InputError(f"{ENV_PROFILE} must be one of {', '.join(PROFILES)}, got {profile!r}")
         _apply(profile, _threads())
-        from neuralstyle.engine import frame_arena  # torch: imported by _apply already
-
-        frame_arena.start()  # on unless NEURALSTYLE_KEEP_MEMORY=0
         _applied["profile"] = profile
         return profile
 

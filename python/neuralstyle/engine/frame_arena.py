@@ -20,7 +20,7 @@ once per installation beside them (:func:`neuralstyle.models.compiled.package_fo
 cannot be built or loaded, frames render without it, after one warning. Its kept regions are
 given back by :func:`release` (the plugin's purge-caches action) and with the process.
 
-``NEURALSTYLE_KEEP_MEMORY=0`` turns it off (read at the engine's first render). It replaced a
+``NEURALSTYLE_KEEP_MEMORY=0`` turns it off (read at the first frame). It replaced a
 process-wide setting of glibc's ``malloc`` (no ``mmap``, the heap's top kept), which the commands
 used: with the arena beside it a 12-frame 1080p farm render took 0.79-0.83 s a frame, with the
 arena alone 0.81-0.82 (1.13-1.17 s against 1.17-1.19 with ``--temporal 2``), so nothing needs to
@@ -36,7 +36,6 @@ import logging
 import os
 import platform
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,29 +84,24 @@ def build(path: Path) -> Path:
     """
     import torch
 
-    from neuralstyle.models.compiled import build_lock
+    from neuralstyle.models.compiled import staged_build
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with build_lock(path.with_suffix(".lock")):
-        if path.is_file():  # another process built it while this one waited
+    with staged_build(path, mode=0o755) as staged:
+        if staged is None:
             return path
         root = Path(torch.__file__).parent
-        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
-            staged = Path(tmp) / path.name
-            # no RTTI: libc10 is built without it, so a class derived from its Allocator
-            # must not ask for type information it does not export
-            command = [
-                os.environ.get("CXX", "g++"), "-O2", "-std=c++17", "-shared", "-fPIC",
-                "-fno-rtti", f"-D_GLIBCXX_USE_CXX11_ABI={int(_cxx11_abi())}",
-                f"-I{root / 'include'}", str(_SOURCE), "-o", str(staged),
-                f"-L{root / 'lib'}", "-lc10", f"-Wl,-rpath,{root / 'lib'}",
-            ]  # fmt: skip
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-                raise OSError(f"{command[0]} could not build it: {lines[0][:300]}")
-            os.chmod(staged, 0o755)
-            os.replace(staged, path)
+        # no RTTI: libc10 is built without it, so a class derived from its Allocator must not
+        # ask for type information it does not export
+        command = [
+            os.environ.get("CXX", "g++"), "-O2", "-std=c++17", "-shared", "-fPIC", "-fno-rtti",
+            f"-D_GLIBCXX_USE_CXX11_ABI={int(_cxx11_abi())}", f"-I{root / 'include'}",
+            str(_SOURCE), "-o", str(staged),
+            f"-L{root / 'lib'}", "-lc10", f"-Wl,-rpath,{root / 'lib'}",
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            raise OSError(f"{command[0]} could not build it: {lines[0][:300]}")
     return path
 
 
@@ -144,8 +138,15 @@ def installed() -> bool:
 
 @contextlib.contextmanager
 def frame() -> Iterator[None]:
-    """The calling thread renders a frame: its large blocks are kept when freed (nests)."""
-    library = _state.get("library")
+    """The calling thread renders a frame: its large blocks are kept when freed (nests). The
+    first frame of the process starts the arena (:func:`start`).
+
+    Raises:
+        InputError: a ``NEURALSTYLE_KEEP_MEMORY`` other than 0 or 1.
+    """
+    if "library" not in _state:
+        start()
+    library = _state["library"]
     if library is None:
         yield
         return

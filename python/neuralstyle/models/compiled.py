@@ -70,13 +70,13 @@ __all__ = [
     "CompiledOrEager",
     "ImageNetwork",
     "build",
-    "build_lock",
     "first_line",
     "image_network",
     "load_compiled",
     "package_folder",
     "package_path",
     "policy",
+    "staged_build",
 ]
 
 ENV_COMPILE = "NEURALSTYLE_COMPILE"
@@ -310,9 +310,8 @@ def build(compilable: Compilable, path: Path) -> Path:
         OSError: the package folder is not writable.
         Exception: what torch.export or Inductor raise (no compiler, an unsupported op).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with build_lock(path.with_suffix(".lock")):
-        if path.is_file():  # another process built it while this one waited
+    with staged_build(path, mode=0o644) as staged:
+        if staged is None:
             return path
         started = time.perf_counter()
         _log.warning(
@@ -326,16 +325,12 @@ def build(compilable: Compilable, path: Path) -> Path:
             program = torch.export.export(
                 compilable.graph, compilable.example, dynamic_shapes=compilable.dynamic_shapes()
             )
-        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
-            staged = Path(tmp) / path.name
-            with _quiet_compiler():
-                # the same package whichever process builds it (a render under the strict
-                # profile, or `neuralstyle compile`): Inductor's settings fixed here
-                aoti_compile_and_package(
-                    program, package_path=str(staged), inductor_configs={"deterministic": True}
-                )
-            os.chmod(staged, 0o644)  # a shared installation must be readable by every user
-            os.replace(staged, path)
+        with _quiet_compiler():
+            # the same package whichever process builds it (a render under the strict
+            # profile, or `neuralstyle compile`): Inductor's settings fixed here
+            aoti_compile_and_package(
+                program, package_path=str(staged), inductor_configs={"deterministic": True}
+            )
         _log.warning(
             "compiled the %s network in %.0f s: %s",
             compilable.name,
@@ -357,12 +352,26 @@ def _cpu_features() -> str:
 
 
 @contextlib.contextmanager
-def build_lock(lock_path: Path) -> Iterator[None]:
-    """Hold ``lock_path``'s exclusive lock: one process builds, the others wait for it."""
-    with open(lock_path, "a") as handle:
+def staged_build(path: Path, *, mode: int) -> Iterator[Path | None]:
+    """Build ``path`` once for every process: under its lock file, yields where to write it, or
+    None when another process built it while this one waited; what was written there becomes
+    ``path`` atomically, with ``mode`` (a shared installation's users must read it).
+
+    Raises:
+        OSError: the folder is not writable.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            if path.is_file():
+                yield None
+                return
+            with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmp:
+                staged = Path(tmp) / path.name
+                yield staged
+                os.chmod(staged, mode)
+                os.replace(staged, path)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
