@@ -18,6 +18,7 @@ from neuralstyle.cli import main as cli_main
 from neuralstyle.errors import InputError, ModelError
 from neuralstyle.io.images import write_image
 from neuralstyle.models import trained_style
+from neuralstyle.training.perceptual import PerceptualLoss
 from neuralstyle.training.style_settings import TrainSettings
 from neuralstyle.training.style_trainer import StyleTrainer
 from neuralstyle.training.train_state import CHECKPOINT_JSON, CHECKPOINT_TENSORS
@@ -61,6 +62,19 @@ def test_loss_falls_and_previews_are_written(trained: Path) -> None:
         "step-000012.png",
         "step-000024.png",
     ]
+
+
+def test_the_painting_stands_at_one_and_a_half_crop_sides(
+    painting: np.ndarray, tmp_path: Path
+) -> None:
+    """Its statistics are taken at 1.5 crop sides by default (64 px crops: the 96 px brick as it
+    is), which sets the strokes' size; ``style_size`` moves it."""
+    as_it_is = PerceptualLoss(torch.from_numpy(painting).permute(2, 0, 1)[None] / 255, "cpu")
+    default = _trainer(painting, tmp_path / "default", steps=1)
+    smaller = _trainer(painting, tmp_path / "smaller", steps=1, style_size=64)
+    for layer, gram in as_it_is.grams.items():
+        assert torch.equal(default.loss.grams[layer], gram), layer
+        assert not torch.allclose(smaller.loss.grams[layer], gram, rtol=1e-2), layer
 
 
 @pytest.mark.parametrize("terms", [{}, {"adversarial": 0.1, "stability": 1.0}])

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from neuralstyle.errors import InputError
 
-__all__ = ["Mode", "TrainSettings", "default_steps"]
+__all__ = ["STYLE_SIDE_PER_CROP", "Mode", "TrainSettings", "default_steps"]
 
 Mode = Literal["network", "bank"]
 
@@ -27,6 +27,15 @@ def default_steps(mode: Mode) -> int:
     return _DEFAULT_STEPS[mode]
 
 
+#: The painting's default long side per pixel of the crop side. The crops are cut from photographs
+#: scaled to 1-2 crop sides on their short side, and the engine's arbitrary-style methods take a
+#: painting at the frame's own size, so the painting stands at the middle of those frames' sizes.
+#: Measured (benchmarks/RESULTS.md, bm_train, fifth measurement; 400 steps at 256 px): 1.0 left
+#: the strokes too fine (style distance 0.354), 1.5 gave 0.289, 2.0 strokes too large for the
+#: network to learn from 256 px crops (0.495, blurred).
+STYLE_SIDE_PER_CROP = 1.5
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """One run's settings (``steps`` None: the mode's default).
@@ -35,8 +44,8 @@ class TrainSettings:
         mode: ``"network"`` (every weight trains: best) or ``"bank"`` (only the new style's
             conditional-instance-norm rows, against the built-in convolutions: fast).
         steps, batch, size: optimiser steps, crops per step, crop side in pixels.
-        style_size: the painting's long side when its Gram matrices are taken (0: ``size``);
-            larger paints larger strokes.
+        style_size: the painting's long side when its Gram matrices are taken (0: 1.5 times
+            ``size``, :data:`STYLE_SIDE_PER_CROP`); larger paints larger strokes.
         lr, lr_final, warmup: Adam's rate, cosine-decayed to ``lr_final`` after ``warmup``.
         content_weight, style_weight, tv_weight: the perceptual loss
             (:mod:`neuralstyle.training.perceptual`).
@@ -79,7 +88,7 @@ class TrainSettings:
 
     @property
     def style_side(self) -> int:
-        return self.style_size or self.size
+        return self.style_size or round(STYLE_SIDE_PER_CROP * self.size)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

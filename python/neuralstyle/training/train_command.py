@@ -57,7 +57,7 @@ def add_train_parser(commands: Any) -> None:
         help=f"weight of the style loss against the content's (default {d.style_weight:g})",
     )
     add("--style-size", type=int, default=d.style_size, metavar="PX",
-        help="the painting's long side for its statistics (default: --size); larger paints "
+        help="the painting's long side for its statistics (default: 1.5 x --size); larger paints "
         "larger strokes")  # fmt: skip
     add("--lr", type=float, default=d.lr, metavar="X", help=f"learning rate (default {d.lr:g})")
     add("--seed", type=int, default=d.seed, metavar="N", help="seed of every random choice")
