@@ -3,14 +3,14 @@
 - content: the relative feature error at ``relu2_2``, ``mean((F(y) - F(x))**2) / mean(F(x)**2)``
   (Johnson et al.'s layer; Magenta's ``relu3_3`` kept less of the photograph's fine structure for
   the same closeness to the painting: at 400 steps, lowered to Any image: fast's SSIM by
-  strength, style distance 0.411 against 0.368 with ``relu2_2``, benchmarks/RESULTS.md, bm_train);
+  strength, style distance 0.411 against 0.374 with ``relu2_2``, benchmarks/RESULTS.md, bm_train);
 - style: the relative Gram distance ``||G(y) - G(s)|| / ||G(s)||`` (Frobenius) averaged over
   ``relu1_2``, ``relu2_2``, ``relu3_3`` and ``relu4_3`` (Gatys et al. 2016's statistic;
   relative, so that one weight balances every layer and every painting), with ``G(y)`` the
   batch's mean Gram matrix: the crops together must hold the painting's statistics, not each
   crop alone, so a crop of a white wall may stay a flat light area of the painting instead of
   being hatched with all its colours (at 400 steps, at fast's SSIM: 0.411 per crop, 0.386
-  pooled; with the ``relu2_2`` content 0.368 per crop, 0.353 pooled). Not its square: with
+  pooled; with the ``relu2_2`` content 0.374 per crop, 0.353 pooled). Not its square: with
   the squared ratio the deepest layer's large error (0.7-1.1 for every method on the
   benchmark's painting) drowned the first layer's, which carries the palette (0.14 for a draft
   trained so, 0.03 for Any image: fast), and the drafts kept the photographs' colours
