@@ -77,6 +77,21 @@ def test_the_painting_stands_at_one_and_a_half_crop_sides(
         assert not torch.allclose(smaller.loss.grams[layer], gram, rtol=1e-2), layer
 
 
+def test_the_style_loss_pools_the_batch(painting: np.ndarray) -> None:
+    """The crops together must hold the painting's statistics, not each crop: a painting half
+    dark texture, half flat light colour, is matched by a batch of its two halves, not by
+    either half alone."""
+    dark = torch.from_numpy(painting).permute(2, 0, 1)[None] / 255 * 0.5
+    light = torch.tensor([0.9, 0.85, 0.7])[None, :, None, None].expand(1, 3, 96, 96)
+    loss = PerceptualLoss(torch.cat([dark, light], dim=3), "cpu")
+
+    def style(batch: torch.Tensor) -> float:
+        return float(loss(batch, batch)[1])
+
+    both = style(torch.cat([dark, light]))
+    assert both < 0.5 * min(style(dark), style(light)), (both, style(dark), style(light))
+
+
 @pytest.mark.parametrize("terms", [{}, {"adversarial": 0.1, "stability": 1.0}])
 def test_resume_is_bit_identical(painting: np.ndarray, tmp_path: Path, terms: dict) -> None:
     straight = _trainer(painting, tmp_path / "a", steps=4, **terms)
